@@ -1,0 +1,196 @@
+//! Typed errors: the DOM exceptions of the browser's WebSocket API, and why a connection failed.
+//!
+//! Every value here is produced by shared Rust code (or by the native backend for the causes of
+//! a failure), so both targets return the same error for the same mistake.
+
+use std::fmt;
+
+/// The DOM exception a browser would throw for the same call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DomException {
+    /// `SyntaxError`: a bad URL, subprotocol or close reason.
+    SyntaxError,
+    /// `InvalidAccessError`: a close code outside 1000 and 3000..=4999.
+    InvalidAccessError,
+    /// `InvalidStateError`: `send` while the socket is still connecting.
+    InvalidStateError,
+}
+
+/// Why a URL was refused (a `SyntaxError`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum UrlError {
+    /// The URL is empty or has no scheme, so it is not absolute.
+    Relative,
+    /// The scheme is not `ws`, `wss`, `http` or `https`.
+    UnsupportedScheme(String),
+    /// The URL has a fragment (`#...`, even an empty one).
+    Fragment,
+    /// The host is empty or has a character a host cannot have (a space, for example).
+    InvalidHost(String),
+    /// The port is not a number from 0 to 65535.
+    InvalidPort(String),
+}
+
+/// Why a requested subprotocol was refused (a `SyntaxError`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProtocolNameError {
+    /// The name is empty.
+    Empty,
+    /// The name has a character that is not allowed in an HTTP token (a space, a separator
+    /// such as `/`, or anything outside printable ASCII).
+    NotAToken,
+    /// The same name (compared ASCII-case-insensitively) was requested twice.
+    Duplicate,
+}
+
+/// Why a connection failed or was failed: the cause carried by an [`Event::Error`](crate::Event::Error).
+///
+/// The native backend always knows the cause. Browsers do not tell pages why a WebSocket
+/// failed, so the browser backend reports [`FailureCause::Unreported`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FailureCause {
+    /// The host name could not be resolved (native only).
+    Resolve(String),
+    /// The TCP connection could not be made: refused, unreachable, reset (native only).
+    Connect(String),
+    /// The connection did not open within the connect timeout (native only).
+    ConnectTimeout,
+    /// TLS failed: an untrusted or mismatched certificate, or a TLS protocol error (native only).
+    Tls(String),
+    /// The server's handshake answer was not a valid WebSocket upgrade: a status other than
+    /// 101, a wrong `Sec-WebSocket-Accept`, a malformed or truncated response (native only).
+    Handshake(String),
+    /// The server selected a subprotocol that was not requested, or none when some were
+    /// (native only).
+    Subprotocol(String),
+    /// The server broke the WebSocket protocol after the connection opened: a bad frame,
+    /// invalid UTF-8 in a text message, a reserved close code (native only).
+    Protocol(String),
+    /// A message was larger than the configured maximum (native only).
+    MessageTooLarge {
+        /// The size of the message, as far as it was read.
+        size: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// The connection broke while open (native only).
+    Io(String),
+    /// `close` was called (or the socket dropped) before the connection opened.
+    Aborted,
+    /// The browser reported an error without saying why (browser only: browsers hide the cause).
+    Unreported,
+}
+
+impl fmt::Display for FailureCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Resolve(why) => write!(f, "could not resolve the host: {why}"),
+            Self::Connect(why) => write!(f, "could not connect: {why}"),
+            Self::ConnectTimeout => f.write_str("the connection did not open in time"),
+            Self::Tls(why) => write!(f, "TLS failed: {why}"),
+            Self::Handshake(why) => write!(f, "the WebSocket handshake failed: {why}"),
+            Self::Subprotocol(why) => write!(f, "subprotocol negotiation failed: {why}"),
+            Self::Protocol(why) => write!(f, "the server broke the WebSocket protocol: {why}"),
+            Self::MessageTooLarge { size, max } => {
+                write!(
+                    f,
+                    "a message of {size} bytes or more exceeded the maximum of {max} bytes"
+                )
+            }
+            Self::Io(why) => write!(f, "the connection broke: {why}"),
+            Self::Aborted => f.write_str("closed before the connection opened"),
+            Self::Unreported => f.write_str("the browser reported an error without a cause"),
+        }
+    }
+}
+
+/// An error returned by a call on the API. Each variant maps to the DOM exception a browser
+/// throws for the same call ([`Error::dom_exception`]), except [`Error::InvalidHeader`] (a
+/// native-only option) and [`Error::ConnectFailed`], which only the `async` convenience
+/// [`connect`](crate::WebSocketBuilder::connect) returns.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Error {
+    /// The URL is not an absolute `ws`/`wss` (or `http`/`https`) URL without a fragment.
+    InvalidUrl(UrlError),
+    /// A requested subprotocol is not valid.
+    InvalidProtocol {
+        /// The offending name.
+        protocol: String,
+        /// What is wrong with it.
+        reason: ProtocolNameError,
+    },
+    /// The close code is neither 1000 nor in 3000..=4999.
+    InvalidCloseCode(u16),
+    /// The close reason is longer than 123 bytes of UTF-8.
+    CloseReasonTooLong(usize),
+    /// `send` was called while the socket is still connecting.
+    StillConnecting,
+    /// A native-only option is not a valid HTTP header (name or value); native only.
+    InvalidHeader(String),
+    /// The connection failed before it opened (only from the `async` connect convenience).
+    ConnectFailed {
+        /// Why it failed (as the error event said).
+        cause: FailureCause,
+        /// The close code the close event carried (1006 for a failure).
+        code: u16,
+    },
+}
+
+impl Error {
+    /// The DOM exception a browser throws for the same call, or `None` for the errors that
+    /// have none ([`Error::InvalidHeader`], [`Error::ConnectFailed`]).
+    pub fn dom_exception(&self) -> Option<DomException> {
+        match self {
+            Self::InvalidUrl(_) | Self::InvalidProtocol { .. } | Self::CloseReasonTooLong(_) => {
+                Some(DomException::SyntaxError)
+            }
+            Self::InvalidCloseCode(_) => Some(DomException::InvalidAccessError),
+            Self::StillConnecting => Some(DomException::InvalidStateError),
+            Self::InvalidHeader(_) | Self::ConnectFailed { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidUrl(UrlError::Relative) => f.write_str("SyntaxError: the URL is not absolute"),
+            Self::InvalidUrl(UrlError::UnsupportedScheme(s)) => {
+                write!(
+                    f,
+                    "SyntaxError: the URL's scheme {s:?} is not ws, wss, http or https"
+                )
+            }
+            Self::InvalidUrl(UrlError::Fragment) => f.write_str("SyntaxError: the URL has a fragment"),
+            Self::InvalidUrl(UrlError::InvalidHost(h)) => write!(f, "SyntaxError: invalid host {h:?}"),
+            Self::InvalidUrl(UrlError::InvalidPort(p)) => write!(f, "SyntaxError: invalid port {p:?}"),
+            Self::InvalidProtocol { protocol, reason } => {
+                let what = match reason {
+                    ProtocolNameError::Empty => "is empty",
+                    ProtocolNameError::NotAToken => "is not a valid token",
+                    ProtocolNameError::Duplicate => "is requested twice",
+                };
+                write!(f, "SyntaxError: the subprotocol {protocol:?} {what}")
+            }
+            Self::InvalidCloseCode(code) => write!(
+                f,
+                "InvalidAccessError: the close code {code} is neither 1000 nor in 3000..=4999"
+            ),
+            Self::CloseReasonTooLong(len) => {
+                write!(
+                    f,
+                    "SyntaxError: the close reason is {len} bytes long; at most 123 are allowed"
+                )
+            }
+            Self::StillConnecting => f.write_str("InvalidStateError: the socket is still connecting"),
+            Self::InvalidHeader(name) => write!(f, "the header {name:?} has an invalid name or value"),
+            Self::ConnectFailed { cause, code } => {
+                write!(f, "the connection failed (close code {code}): {cause}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}

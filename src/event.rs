@@ -1,0 +1,137 @@
+//! The socket's state and events, and the queue that keeps events until the application
+//! polls for them (shared by both backends).
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
+
+use crate::error::FailureCause;
+
+/// The socket's `readyState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum ReadyState {
+    /// 0: the connection is not yet open.
+    Connecting = 0,
+    /// 1: the connection is open and ready to communicate.
+    Open = 1,
+    /// 2: the connection is going through the closing handshake, or `close` was called.
+    Closing = 2,
+    /// 3: the connection is closed or could not be opened.
+    Closed = 3,
+}
+
+impl ReadyState {
+    /// The state for a `readyState` number; anything above 3 is `Closed`.
+    pub fn from_u8(value: u8) -> Self {
+        match value {
+            0 => Self::Connecting,
+            1 => Self::Open,
+            2 => Self::Closing,
+            _ => Self::Closed,
+        }
+    }
+}
+
+/// A data message, sent or received. Text and binary keep their kind end to end.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Message {
+    /// A text message (always valid UTF-8).
+    Text(String),
+    /// A binary message, as bytes on both targets (never a browser `Blob`).
+    Binary(Vec<u8>),
+}
+
+impl Message {
+    /// The payload's length in bytes (UTF-8 bytes for text): what `buffered_amount` counts.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Text(text) => text.len(),
+            Self::Binary(bytes) => bytes.len(),
+        }
+    }
+
+    /// `true` when the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The `close` event's data.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CloseEvent {
+    /// The close code: the peer's, 1005 when its close frame had none, 1006 when the
+    /// connection died or failed, 1009 when a message was too large (native).
+    pub code: u16,
+    /// The close reason the peer sent, or empty.
+    pub reason: String,
+    /// `true` only when the closing handshake completed.
+    pub was_clean: bool,
+}
+
+/// An event of a socket, delivered in order by its `Stream`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Event {
+    /// The connection opened.
+    Open,
+    /// A message arrived.
+    Message(Message),
+    /// The connection failed or was failed; a `Close` event follows.
+    Error(FailureCause),
+    /// The connection closed. Always the last event, exactly once.
+    Close(CloseEvent),
+}
+
+/// A queue of events with a waker: backends push, the application polls. Once the close event
+/// is pushed nothing more is accepted, and the stream ends after it is delivered.
+#[derive(Debug, Default)]
+pub(crate) struct EventQueue {
+    inner: Mutex<QueueState>,
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    events: VecDeque<Event>,
+    waker: Option<Waker>,
+    closed: bool,
+}
+
+impl EventQueue {
+    /// Queues `event` and wakes the poller; ignored after the close event. Returns `false`
+    /// when it was ignored.
+    pub(crate) fn push(&self, event: Event) -> bool {
+        let waker = {
+            let mut state = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            if state.closed {
+                return false;
+            }
+            state.closed = matches!(event, Event::Close(_));
+            state.events.push_back(event);
+            state.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        true
+    }
+
+    /// `true` once the close event has been queued.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn is_closed(&self) -> bool {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).closed
+    }
+
+    /// The next event, `Pending` (with the waker kept) when none is queued, `None` after the
+    /// close event was delivered.
+    pub(crate) fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        let mut state = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        match state.events.pop_front() {
+            Some(event) => Poll::Ready(Some(event)),
+            None if state.closed => Poll::Ready(None),
+            None => {
+                state.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}

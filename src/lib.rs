@@ -1,0 +1,52 @@
+//! # twinsock
+//!
+//! The browser's WebSocket API for Rust, everywhere: in a web page (wasm32, on the browser's
+//! own `WebSocket` through `web-sys`) and in native programs (on `tungstenite`), behind one
+//! trait, [`Socket`], with the same behaviour on both: the same states, events, close codes,
+//! `buffered_amount`, `protocol`, `extensions`, `url`, and the same typed errors.
+//!
+//! ```no_run
+//! use futures_util::StreamExt;
+//! use twinsock::{Event, Socket, WebSocket};
+//!
+//! # async fn demo() -> Result<(), twinsock::Error> {
+//! let mut socket = WebSocket::open("ws://127.0.0.1:8080/ws")?;
+//! while let Some(event) = socket.next().await {
+//!     match event {
+//!         Event::Open => socket.send_text("My name is John")?,
+//!         Event::Message(message) => println!("{message:?}"),
+//!         Event::Error(cause) => eprintln!("error: {cause}"),
+//!         Event::Close(close) => println!("closed: {} {}", close.code, close.reason),
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`WebSocket`] is the current target's backend: [`NativeWebSocket`] natively,
+//! [`BrowserWebSocket`] on wasm32. Both are reachable by name where they compile.
+
+mod error;
+mod event;
+pub mod rules;
+mod socket;
+
+pub use error::{DomException, Error, FailureCause, ProtocolNameError, UrlError};
+pub use event::{CloseEvent, Event, Message, ReadyState};
+pub use socket::{
+    Socket, WebSocketBuilder, DEFAULT_CLOSE_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE,
+};
+
+cfg_if::cfg_if! {
+    if #[cfg(target_arch = "wasm32")] {
+        mod web;
+        pub use web::BrowserWebSocket;
+        /// The current target's WebSocket: [`BrowserWebSocket`] on wasm32.
+        pub type WebSocket = BrowserWebSocket;
+    } else {
+        mod native;
+        pub use native::NativeWebSocket;
+        /// The current target's WebSocket: [`NativeWebSocket`] on native targets.
+        pub type WebSocket = NativeWebSocket;
+    }
+}

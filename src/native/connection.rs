@@ -1,0 +1,614 @@
+//! One native connection's life on the I/O thread: resolve, connect, TLS and handshake,
+//! open, closing handshake, and the drain before the socket is released.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+use rustls::StreamOwned;
+use tungstenite::handshake::client::{generate_key, ClientHandshake, Request, Response};
+use tungstenite::handshake::{HandshakeError, MidHandshake};
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tungstenite::{Error as WsError, Message as WsMessage, WebSocket};
+
+use super::shared::Shared;
+use super::tls;
+use super::transport::{Counted, Transport};
+use crate::event::{CloseEvent, Event, Message, ReadyState};
+use crate::rules::WsUrl;
+use crate::FailureCause;
+
+/// How many messages one connection may read before the I/O thread turns to the others.
+const READ_BUDGET: usize = 256;
+/// tungstenite's read chunk: large enough for throughput, small enough for many sockets.
+const READ_BUFFER_SIZE: usize = 32 * 1024;
+/// The close code sent when the application drops an open socket.
+pub(crate) const DROP_CLOSE_CODE: u16 = 1001;
+/// The reason tungstenite puts in its answer to a close frame with a reserved code.
+const RESERVED_CODE_REPLY: &str = "Protocol violation";
+
+/// What the native backend needs to open a connection, validated.
+pub(crate) struct ConnectOptions {
+    pub(crate) url: WsUrl,
+    pub(crate) protocols: Vec<String>,
+    pub(crate) origin: Option<String>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) root_certificates: Vec<Vec<u8>>,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) close_timeout: Duration,
+    pub(crate) max_message_size: Option<usize>,
+}
+
+type Handshake = MidHandshake<ClientHandshake<Counted>>;
+
+/// The phases in which the WebSocket is up, for [`Connection::pump`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Open,
+    /// Our close frame is out; waiting for the server's.
+    Closing,
+    /// The close event is delivered; reading until the server closes TCP.
+    Draining,
+}
+
+impl Stage {
+    fn phase(self, ws: WebSocket<Counted>) -> Phase {
+        match self {
+            Self::Open => Phase::Open(ws),
+            Self::Closing => Phase::Closing(ws),
+            Self::Draining => Phase::Draining(ws),
+        }
+    }
+}
+
+enum Phase {
+    Resolving,
+    Connecting { tcp: TcpStream, next: Vec<SocketAddr> },
+    Handshaking(Handshake),
+    Open(WebSocket<Counted>),
+    Closing(WebSocket<Counted>),
+    Draining(WebSocket<Counted>),
+    Done,
+}
+
+/// A message handed to tungstenite whose bytes have not all reached the kernel.
+struct InFlight {
+    header: usize,
+    payload: usize,
+}
+
+/// A native connection, owned by the I/O thread.
+pub(crate) struct Connection {
+    pub(crate) shared: Arc<Shared>,
+    options: ConnectOptions,
+    token: Token,
+    phase: Phase,
+    deadline: Option<Instant>,
+    in_flight: VecDeque<InFlight>,
+}
+
+/// What the I/O thread should do next for a connection.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Wait for readiness, a command or the deadline.
+    Wait,
+    /// Look again soon: the read budget ran out with data still waiting.
+    Again,
+    /// Resolve the host on a helper thread and call [`Connection::resolved`].
+    Resolve,
+}
+
+impl Connection {
+    pub(crate) fn new(shared: Arc<Shared>, options: ConnectOptions, token: Token) -> Self {
+        let deadline = Some(Instant::now() + options.connect_timeout);
+        Self {
+            shared,
+            options,
+            token,
+            phase: Phase::Resolving,
+            deadline,
+            in_flight: VecDeque::new(),
+        }
+    }
+
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        matches!(self.phase, Phase::Done)
+    }
+
+    /// The host and port to resolve.
+    pub(crate) fn host_port(&self) -> (String, u16) {
+        (self.options.url.host.clone(), self.options.url.port)
+    }
+
+    /// Starts: an IP address connects at once, a name needs resolving first.
+    pub(crate) fn start(&mut self, registry: &Registry) -> Next {
+        match self.options.url.host.parse::<IpAddr>() {
+            Ok(ip) => {
+                self.connect_next(registry, vec![SocketAddr::new(ip, self.options.url.port)]);
+                Next::Wait
+            }
+            Err(_) => Next::Resolve,
+        }
+    }
+
+    /// The helper thread's answer for the host's addresses.
+    pub(crate) fn resolved(&mut self, registry: &Registry, addresses: io::Result<Vec<SocketAddr>>) {
+        if !matches!(self.phase, Phase::Resolving) {
+            return;
+        }
+        match addresses {
+            Ok(addresses) if !addresses.is_empty() => {
+                let mut addresses = addresses;
+                addresses.reverse();
+                self.connect_next(registry, addresses);
+            }
+            Ok(_) => self.fail(FailureCause::Resolve("the name has no addresses".into())),
+            Err(e) => self.fail(FailureCause::Resolve(e.to_string())),
+        }
+    }
+
+    /// Tries the last address of `remaining` (they are stored reversed).
+    fn connect_next(&mut self, registry: &Registry, mut remaining: Vec<SocketAddr>) {
+        let mut last_error = None;
+        while let Some(address) = remaining.pop() {
+            match TcpStream::connect(address) {
+                Ok(mut tcp) => {
+                    if let Err(e) =
+                        registry.register(&mut tcp, self.token, Interest::READABLE | Interest::WRITABLE)
+                    {
+                        last_error = Some(e);
+                        continue;
+                    }
+                    self.phase = Phase::Connecting { tcp, next: remaining };
+                    return;
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        let why = last_error.map_or_else(|| "no address to connect to".to_string(), |e| e.to_string());
+        self.fail(FailureCause::Connect(why));
+    }
+
+    /// The socket is readable or writable (or has an error).
+    pub(crate) fn ready(&mut self, registry: &Registry) -> Next {
+        match std::mem::replace(&mut self.phase, Phase::Done) {
+            Phase::Connecting { tcp, next } => {
+                self.tcp_progress(registry, tcp, next);
+                Next::Wait
+            }
+            Phase::Handshaking(handshake) => self.drive_handshake(handshake),
+            Phase::Open(ws) => self.pump(ws, Stage::Open),
+            Phase::Closing(ws) => self.pump(ws, Stage::Closing),
+            Phase::Draining(ws) => self.pump(ws, Stage::Draining),
+            phase @ (Phase::Resolving | Phase::Done) => {
+                self.phase = phase;
+                Next::Wait
+            }
+        }
+    }
+
+    fn tcp_progress(&mut self, registry: &Registry, tcp: TcpStream, next: Vec<SocketAddr>) {
+        if let Ok(Some(e)) | Err(e) = tcp.take_error() {
+            return self.connect_failed(registry, tcp, next, e);
+        }
+        match tcp.peer_addr() {
+            Ok(_) => self.start_handshake(tcp),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => self.phase = Phase::Connecting { tcp, next },
+            Err(e) => self.connect_failed(registry, tcp, next, e),
+        }
+    }
+
+    fn connect_failed(
+        &mut self,
+        registry: &Registry,
+        mut tcp: TcpStream,
+        next: Vec<SocketAddr>,
+        error: io::Error,
+    ) {
+        let why = error.to_string();
+        let _ = registry.deregister(&mut tcp);
+        if next.is_empty() {
+            self.fail(FailureCause::Connect(why));
+        } else {
+            self.connect_next(registry, next);
+        }
+    }
+
+    fn start_handshake(&mut self, tcp: TcpStream) {
+        let _ = tcp.set_nodelay(true);
+        let transport = if self.options.url.secure {
+            match tls::client_session(&self.options.url.host, &self.options.root_certificates) {
+                Ok(session) => Transport::Tls(Box::new(StreamOwned::new(session, tcp))),
+                Err(cause) => return self.fail(cause),
+            }
+        } else {
+            Transport::Plain(tcp)
+        };
+        let config = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER_SIZE)
+            .max_message_size(self.options.max_message_size)
+            .max_frame_size(self.options.max_message_size);
+        let request = match self.request() {
+            Ok(request) => request,
+            Err(why) => return self.fail(FailureCause::Handshake(why)),
+        };
+        match ClientHandshake::start(Counted::new(transport), request, Some(config)) {
+            Ok(handshake) => {
+                self.drive_handshake(handshake);
+            }
+            Err(e) => self.fail(handshake_cause(e)),
+        }
+    }
+
+    fn request(&self) -> Result<Request, String> {
+        let options = &self.options;
+        let scheme = if options.url.secure { "wss" } else { "ws" };
+        let uri = format!("{scheme}://{}{}", options.url.host_header(), options.url.resource);
+        let mut request = Request::builder()
+            .method("GET")
+            .uri(uri)
+            .header("Host", options.url.host_header())
+            .header("Connection", "Upgrade")
+            .header("Upgrade", "websocket")
+            .header("Sec-WebSocket-Version", "13")
+            .header("Sec-WebSocket-Key", generate_key());
+        if !options.protocols.is_empty() {
+            request = request.header("Sec-WebSocket-Protocol", options.protocols.join(", "));
+        }
+        if let Some(origin) = &options.origin {
+            request = request.header("Origin", origin);
+        }
+        for (name, value) in &options.headers {
+            request = request.header(name, value);
+        }
+        request
+            .body(())
+            .map_err(|e| format!("the request could not be built: {e}"))
+    }
+
+    fn drive_handshake(&mut self, handshake: Handshake) -> Next {
+        match handshake.handshake() {
+            Ok((ws, response)) => self.opened(ws, &response),
+            Err(HandshakeError::Interrupted(handshake)) => {
+                self.phase = Phase::Handshaking(handshake);
+                Next::Wait
+            }
+            Err(HandshakeError::Failure(e)) => {
+                self.fail(handshake_cause(e));
+                Next::Wait
+            }
+        }
+    }
+
+    fn opened(&mut self, ws: WebSocket<Counted>, response: &Response) -> Next {
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        };
+        if let Some(extensions) = header("Sec-WebSocket-Extensions").filter(|e| !e.trim().is_empty()) {
+            self.fail(FailureCause::Handshake(format!(
+                "the server accepted extensions that were not requested: {extensions}"
+            )));
+            return Next::Wait;
+        }
+        let _ = self
+            .shared
+            .protocol
+            .set(header("Sec-WebSocket-Protocol").unwrap_or_default());
+        if !self.shared.transition(ReadyState::Connecting, ReadyState::Open) {
+            // `close` was called while the handshake finished: the attempt stays abandoned.
+            self.abandon();
+            return Next::Wait;
+        }
+        self.deadline = None;
+        self.shared.events.push(Event::Open);
+        // The server may have sent messages right behind its answer: read them now.
+        self.pump(ws, Stage::Open)
+    }
+
+    /// Reads what has arrived and flushes what is queued, in `stage`.
+    fn pump(&mut self, mut ws: WebSocket<Counted>, stage: Stage) -> Next {
+        for _ in 0..READ_BUDGET {
+            let result = ws.read();
+            self.account(&mut ws);
+            match result {
+                Ok(WsMessage::Text(text)) => self.deliver(stage, Message::Text(text.as_str().to_owned())),
+                Ok(WsMessage::Binary(data)) => self.deliver(stage, Message::Binary(data.into())),
+                Ok(WsMessage::Close(frame)) if stage != Stage::Draining => {
+                    return match self.peer_closed(frame, stage) {
+                        Ok(()) => self.drain(ws),
+                        Err(violation) => self.read_failed(ws, stage, violation),
+                    };
+                }
+                Ok(_) => {}
+                Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.flush(&mut ws);
+                    self.phase = stage.phase(ws);
+                    return Next::Wait;
+                }
+                Err(error) => return self.read_failed(ws, stage, error),
+            }
+        }
+        self.flush(&mut ws);
+        self.phase = stage.phase(ws);
+        Next::Again
+    }
+
+    fn deliver(&self, stage: Stage, message: Message) {
+        // As in browsers, messages that arrive once we are closing are not delivered.
+        if stage == Stage::Open && self.shared.ready_state() == ReadyState::Open {
+            self.shared.events.push(Event::Message(message));
+        }
+    }
+
+    /// The server's close frame arrived (in `Open`, it starts the closing handshake; in
+    /// `Closing`, it answers ours): the close event, clean. A reserved code on the wire is a
+    /// protocol violation instead.
+    fn peer_closed(&mut self, frame: Option<CloseFrame>, stage: Stage) -> Result<(), WsError> {
+        let (code, reason) = match frame {
+            Some(frame) => (u16::from(frame.code), frame.reason.as_str().to_owned()),
+            None => (1005, String::new()),
+        };
+        // tungstenite answers a reserved code on the wire (1005, 1006, 1015...) with 1002
+        // "Protocol violation" and reports that frame in place of the server's.
+        if stage == Stage::Open && code == 1002 && reason == RESERVED_CODE_REPLY {
+            return Err(WsError::Protocol(
+                tungstenite::error::ProtocolError::InvalidCloseSequence,
+            ));
+        }
+        self.shared.set_state(ReadyState::Closing);
+        self.shared.finish(
+            None,
+            CloseEvent {
+                code,
+                reason,
+                was_clean: true,
+            },
+        );
+        Ok(())
+    }
+
+    /// The close event is out: flush our answer and wait (bounded) for the server's EOF.
+    fn drain(&mut self, mut ws: WebSocket<Counted>) -> Next {
+        self.flush(&mut ws);
+        self.deadline = Some(Instant::now() + self.options.close_timeout);
+        self.phase = Phase::Draining(ws);
+        Next::Wait
+    }
+
+    /// A read or write failed in `stage`: the peer vanished, broke the protocol, or sent too
+    /// much. Ends the connection with the events Chromium shows for the same case.
+    fn read_failed(&mut self, mut ws: WebSocket<Counted>, stage: Stage, error: WsError) -> Next {
+        use tungstenite::error::{CapacityError, ProtocolError};
+        self.phase = Phase::Done;
+        self.deadline = None;
+        if stage == Stage::Draining {
+            return Next::Wait;
+        }
+        let (cause, wire_code, event_code) = match error {
+            WsError::ConnectionClosed | WsError::AlreadyClosed => (None, None, 1006),
+            WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => (None, None, 1006),
+            WsError::Io(e) => match tls::tls_cause(&e) {
+                Some(cause) => (Some(cause), None, 1006),
+                None => (None, None, 1006),
+            },
+            WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => (
+                Some(FailureCause::MessageTooLarge { size, max: max_size }),
+                Some(CloseCode::Size),
+                1009,
+            ),
+            WsError::Utf8(why) => (
+                Some(FailureCause::Protocol(format!("invalid UTF-8: {why}"))),
+                Some(CloseCode::Invalid),
+                1006,
+            ),
+            WsError::Protocol(ProtocolError::InvalidCloseSequence) => (
+                Some(FailureCause::Protocol(
+                    "the server sent a reserved close code".into(),
+                )),
+                None,
+                1006,
+            ),
+            other => (
+                Some(FailureCause::Protocol(other.to_string())),
+                Some(CloseCode::Protocol),
+                1006,
+            ),
+        };
+        if let Some(code) = wire_code {
+            // Fail the connection as RFC 6455 says: our close frame, then the TCP close.
+            let _ = ws.close(Some(CloseFrame {
+                code,
+                reason: "".into(),
+            }));
+        }
+        self.shared.finish(
+            cause,
+            CloseEvent {
+                code: event_code,
+                reason: String::new(),
+                was_clean: false,
+            },
+        );
+        Next::Wait
+    }
+
+    /// Flushes tungstenite's buffer; when it empties, every message handed over has left.
+    fn flush(&mut self, ws: &mut WebSocket<Counted>) {
+        let result = ws.flush();
+        self.account(ws);
+        if result.is_ok() {
+            for done in self.in_flight.drain(..) {
+                self.shared.sub_buffered(done.payload);
+            }
+        }
+    }
+
+    /// Lowers `buffered_amount` by the payload bytes that reached the kernel since last time.
+    fn account(&mut self, ws: &mut WebSocket<Counted>) {
+        let mut written = ws.get_mut().take_written();
+        while written > 0 {
+            let Some(front) = self.in_flight.front_mut() else {
+                break;
+            };
+            let header = written.min(front.header);
+            front.header -= header;
+            written -= header;
+            let payload = written.min(front.payload);
+            front.payload -= payload;
+            written -= payload;
+            self.shared.sub_buffered(payload);
+            if front.header == 0 && front.payload == 0 {
+                self.in_flight.pop_front();
+            }
+        }
+    }
+
+    /// The application sent, closed or dropped its handle.
+    pub(crate) fn commands(&mut self) -> Next {
+        let (messages, close, dropped) = {
+            let mut outbox = self.shared.outbox();
+            outbox.notified = false;
+            (
+                std::mem::take(&mut outbox.messages),
+                outbox.close.take(),
+                outbox.dropped,
+            )
+        };
+        match std::mem::replace(&mut self.phase, Phase::Done) {
+            Phase::Resolving | Phase::Connecting { .. } | Phase::Handshaking(_)
+                if close.is_some() || dropped =>
+            {
+                self.abandon();
+                Next::Wait
+            }
+            Phase::Open(mut ws) => {
+                for message in messages {
+                    let payload = message.len();
+                    let frame = match message {
+                        Message::Text(text) => WsMessage::text(text),
+                        Message::Binary(data) => WsMessage::binary(data),
+                    };
+                    self.in_flight.push_back(InFlight {
+                        header: frame_header_len(payload),
+                        payload,
+                    });
+                    let result = ws.write(frame);
+                    self.account(&mut ws);
+                    match result {
+                        Ok(()) => {}
+                        Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(error) => return self.read_failed(ws, Stage::Open, error),
+                    }
+                }
+                let close = close.or_else(|| dropped.then(|| (Some(DROP_CLOSE_CODE), String::new())));
+                if let Some((code, reason)) = close {
+                    let frame = code.map(|code| CloseFrame {
+                        code: CloseCode::from(code),
+                        reason: reason.into(),
+                    });
+                    let _ = ws.close(frame);
+                    self.account(&mut ws);
+                    self.deadline = Some(Instant::now() + self.options.close_timeout);
+                    self.phase = Phase::Closing(ws);
+                    // The answer may already be waiting.
+                    return Next::Again;
+                }
+                self.flush(&mut ws);
+                self.phase = Phase::Open(ws);
+                Next::Wait
+            }
+            phase => {
+                // Sends racing a close are dropped (their bytes stay in `buffered_amount`).
+                self.phase = phase;
+                Next::Wait
+            }
+        }
+    }
+
+    /// `close` (or drop) while connecting: the attempt is abandoned.
+    fn abandon(&mut self) {
+        self.fail(FailureCause::Aborted);
+    }
+
+    /// Fails before or during opening: an error event, then close 1006.
+    fn fail(&mut self, cause: FailureCause) {
+        self.phase = Phase::Done;
+        self.deadline = None;
+        self.shared.finish(
+            Some(cause),
+            CloseEvent {
+                code: 1006,
+                reason: String::new(),
+                was_clean: false,
+            },
+        );
+    }
+
+    /// The deadline passed.
+    pub(crate) fn timed_out(&mut self) {
+        self.deadline = None;
+        match std::mem::replace(&mut self.phase, Phase::Done) {
+            Phase::Resolving | Phase::Connecting { .. } | Phase::Handshaking(_) => {
+                self.fail(FailureCause::ConnectTimeout)
+            }
+            Phase::Closing(_) => {
+                // The server never answered our close frame.
+                self.shared.finish(
+                    None,
+                    CloseEvent {
+                        code: 1006,
+                        reason: String::new(),
+                        was_clean: false,
+                    },
+                )
+            }
+            Phase::Open(ws) => self.phase = Phase::Open(ws),
+            Phase::Draining(_) | Phase::Done => {}
+        }
+    }
+}
+
+/// The size of a masked client frame's header for a payload of `len` bytes.
+fn frame_header_len(len: usize) -> usize {
+    let extended = match len {
+        0..=125 => 0,
+        126..=65535 => 2,
+        _ => 8,
+    };
+    2 + extended + 4
+}
+
+/// The cause of a failed handshake, readable.
+fn handshake_cause(error: WsError) -> FailureCause {
+    use tungstenite::error::ProtocolError;
+    match error {
+        WsError::Http(response) => FailureCause::Handshake(format!(
+            "the server answered HTTP {} instead of 101",
+            response.status()
+        )),
+        WsError::Protocol(ProtocolError::SecWebSocketSubProtocolError(why)) => {
+            FailureCause::Subprotocol(why.to_string())
+        }
+        WsError::Io(e) => tls::tls_cause(&e).unwrap_or_else(|| match e.kind() {
+            io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted => {
+                FailureCause::Handshake(format!("the connection ended during the handshake: {e}"))
+            }
+            _ => FailureCause::Connect(e.to_string()),
+        }),
+        other => FailureCause::Handshake(other.to_string()),
+    }
+}

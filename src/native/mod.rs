@@ -1,0 +1,179 @@
+//! The native backend: the browser's WebSocket semantics over tungstenite, driven by one
+//! shared, event-driven I/O thread (see [`reactor`]).
+
+mod connection;
+mod reactor;
+mod shared;
+mod tls;
+mod transport;
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use tungstenite::http::{HeaderName, HeaderValue};
+
+use self::connection::ConnectOptions;
+use self::reactor::Reactor;
+use self::shared::Shared;
+use crate::error::Error;
+use crate::event::{Event, Message, ReadyState};
+use crate::rules;
+use crate::socket::{Socket, WebSocketBuilder};
+
+/// The native WebSocket, on tungstenite.
+///
+/// All native sockets of a process share one I/O thread, started on first use, which wakes
+/// only when a socket is ready, the application sends or closes, or a timeout is due. The
+/// handle is cheap: `send` queues the message and wakes the thread once per batch.
+///
+/// Dropping an open socket sends close code 1001 (going away) and lets the closing handshake
+/// run for at most the close timeout; dropping a connecting socket abandons the attempt.
+/// Either way the connection's memory is freed when it ends. No events are delivered after
+/// the drop.
+pub struct NativeWebSocket {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for NativeWebSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NativeWebSocket")
+            .field("url", &self.shared.url)
+            .field("ready_state", &self.shared.ready_state())
+            .finish()
+    }
+}
+
+impl NativeWebSocket {
+    fn enqueue(&self, message: Message) -> Result<(), Error> {
+        match self.shared.ready_state() {
+            ReadyState::Connecting => Err(Error::StillConnecting),
+            ReadyState::Open => {
+                self.shared.add_buffered(message.len());
+                let notify = {
+                    let mut outbox = self.shared.outbox();
+                    outbox.messages.push_back(message);
+                    !std::mem::replace(&mut outbox.notified, true)
+                };
+                if notify {
+                    Reactor::get().notify(self.shared.clone());
+                }
+                Ok(())
+            }
+            ReadyState::Closing | ReadyState::Closed => {
+                self.shared.add_buffered(message.len());
+                Ok(())
+            }
+        }
+    }
+
+    fn command(&self, record: impl FnOnce(&mut shared::Outbox)) {
+        let notify = {
+            let mut outbox = self.shared.outbox();
+            record(&mut outbox);
+            !std::mem::replace(&mut outbox.notified, true)
+        };
+        if notify {
+            Reactor::get().notify(self.shared.clone());
+        }
+    }
+}
+
+fn check_header(name: &str, value: &str) -> Result<(), Error> {
+    let valid = HeaderName::from_bytes(name.as_bytes()).is_ok() && HeaderValue::from_str(value).is_ok();
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::InvalidHeader(name.to_string()))
+    }
+}
+
+impl Socket for NativeWebSocket {
+    fn open_with(builder: WebSocketBuilder) -> Result<Self, Error> {
+        let url = rules::parse_url(&builder.url)?;
+        rules::validate_protocols(&builder.protocols)?;
+        if let Some(origin) = &builder.origin {
+            check_header("Origin", origin)?;
+        }
+        for (name, value) in &builder.headers {
+            check_header(name, value)?;
+        }
+        let shared = Arc::new(Shared::new(url.href.clone()));
+        let options = ConnectOptions {
+            url,
+            protocols: builder.protocols,
+            origin: builder.origin,
+            headers: builder.headers,
+            root_certificates: builder.root_certificates,
+            connect_timeout: builder.connect_timeout,
+            close_timeout: builder.close_timeout,
+            max_message_size: builder.max_message_size,
+        };
+        Reactor::get().open(shared.clone(), options);
+        Ok(Self { shared })
+    }
+
+    fn url(&self) -> &str {
+        &self.shared.url
+    }
+
+    fn ready_state(&self) -> ReadyState {
+        self.shared.ready_state()
+    }
+
+    fn buffered_amount(&self) -> u64 {
+        self.shared.buffered_amount()
+    }
+
+    fn protocol(&self) -> String {
+        self.shared.protocol.get().cloned().unwrap_or_default()
+    }
+
+    fn extensions(&self) -> String {
+        String::new()
+    }
+
+    fn send_text(&self, text: impl Into<String>) -> Result<(), Error> {
+        self.enqueue(Message::Text(text.into()))
+    }
+
+    fn send_binary(&self, data: impl Into<Vec<u8>>) -> Result<(), Error> {
+        self.enqueue(Message::Binary(data.into()))
+    }
+
+    fn close(&self, code: Option<u16>, reason: Option<&str>) -> Result<(), Error> {
+        rules::validate_close(code, reason)?;
+        let from_open = self.shared.transition(ReadyState::Open, ReadyState::Closing);
+        if from_open
+            || self
+                .shared
+                .transition(ReadyState::Connecting, ReadyState::Closing)
+        {
+            let frame_code = rules::close_frame_code(code, reason);
+            let reason = reason.unwrap_or_default().to_string();
+            self.command(|outbox| outbox.close = Some((frame_code, reason)));
+        }
+        Ok(())
+    }
+
+    fn poll_event(&self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.shared.events.poll_next(cx)
+    }
+}
+
+impl Stream for NativeWebSocket {
+    type Item = Event;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.shared.events.poll_next(cx)
+    }
+}
+
+impl Drop for NativeWebSocket {
+    fn drop(&mut self) {
+        if !self.shared.events.is_closed() {
+            self.command(|outbox| outbox.dropped = true);
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! The shared validation rules, run before either backend is touched: URL parsing and
+//! normalisation, subprotocol names, close codes and reasons.
+
+use std::net::Ipv6Addr;
+
+use crate::error::{Error, ProtocolNameError, UrlError};
+
+/// The longest close reason allowed, in bytes of UTF-8 (a control frame's 125 bytes less the code).
+pub const MAX_CLOSE_REASON_BYTES: usize = 123;
+
+/// A parsed and normalised WebSocket URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WsUrl {
+    /// The whole URL, normalised as a browser serialises it.
+    pub href: String,
+    /// `true` for `wss`.
+    pub secure: bool,
+    /// The host: a lower-case name, an IPv4 address, or an IPv6 address without brackets.
+    pub host: String,
+    /// The port, the scheme's default when the URL gives none.
+    pub port: u16,
+    /// The path and query, sent on the request line.
+    pub resource: String,
+}
+
+impl WsUrl {
+    /// The value of the `Host` header: the host (bracketed if IPv6) and a non-default port.
+    pub fn host_header(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        if self.port == default_port(self.secure) {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+}
+
+fn default_port(secure: bool) -> u16 {
+    if secure {
+        443
+    } else {
+        80
+    }
+}
+
+/// Parses `input` as a browser's `new WebSocket(url)` does.
+///
+/// Leading and trailing spaces and control characters are trimmed and tabs and newlines
+/// removed; `http`/`https` become `ws`/`wss`; scheme and host are lower-cased; a default port is
+/// dropped; `\` counts as `/`; `.` and `..` path segments are resolved; characters that a URL
+/// cannot carry as they are in the path and query are percent-encoded. Host names must be ASCII
+/// (give internationalised names in their `xn--` form).
+pub fn parse_url(input: &str) -> Result<WsUrl, Error> {
+    let cleaned: String = input
+        .trim_matches(|c: char| c <= ' ')
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    let (scheme, rest) = split_scheme(&cleaned).ok_or(Error::InvalidUrl(UrlError::Relative))?;
+    let secure = match scheme.as_str() {
+        "ws" | "http" => false,
+        "wss" | "https" => true,
+        _ => return Err(Error::InvalidUrl(UrlError::UnsupportedScheme(scheme))),
+    };
+    if rest.contains('#') {
+        return Err(Error::InvalidUrl(UrlError::Fragment));
+    }
+    let rest = rest.trim_start_matches(['/', '\\']);
+    let authority_end = rest.find(['/', '\\', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let (userinfo, host_port) = match authority.rfind('@') {
+        Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
+        None => (None, authority),
+    };
+    let (host, port_text) = split_host_port(host_port)?;
+    let port = match port_text {
+        None | Some("") => default_port(secure),
+        Some(digits) => parse_port(digits)?,
+    };
+    let (path, query) = match tail.find('?') {
+        Some(q) => (&tail[..q], Some(&tail[q + 1..])),
+        None => (tail, None),
+    };
+    let mut resource = normalise_path(path);
+    if let Some(query) = query {
+        resource.push('?');
+        percent_encode_into(&mut resource, query, is_query_char);
+    }
+
+    let mut href = String::from(if secure { "wss://" } else { "ws://" });
+    if let Some(userinfo) = userinfo {
+        href.push_str(userinfo);
+        href.push('@');
+    }
+    let url = WsUrl {
+        href: String::new(),
+        secure,
+        host,
+        port,
+        resource,
+    };
+    href.push_str(&url.host_header());
+    href.push_str(&url.resource);
+    Ok(WsUrl { href, ..url })
+}
+
+/// Splits `scheme:rest`, lower-casing the scheme; `None` when the input does not start with one.
+fn split_scheme(input: &str) -> Option<(String, &str)> {
+    let colon = input.find(':')?;
+    let scheme = &input[..colon];
+    let mut chars = scheme.chars();
+    let first_is_alpha = chars.next()?.is_ascii_alphabetic();
+    let valid = first_is_alpha && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then(|| (scheme.to_ascii_lowercase(), &input[colon + 1..]))
+}
+
+fn split_host_port(host_port: &str) -> Result<(String, Option<&str>), Error> {
+    let invalid_host = || Error::InvalidUrl(UrlError::InvalidHost(host_port.to_string()));
+    if let Some(bracketed) = host_port.strip_prefix('[') {
+        let close = bracketed.find(']').ok_or_else(invalid_host)?;
+        let address: Ipv6Addr = bracketed[..close].parse().map_err(|_| invalid_host())?;
+        let after = &bracketed[close + 1..];
+        let port = match after.strip_prefix(':') {
+            Some(port) => Some(port),
+            None if after.is_empty() => None,
+            None => return Err(invalid_host()),
+        };
+        return Ok((address.to_string(), port));
+    }
+    let (host, port) = match host_port.rfind(':') {
+        Some(colon) => (&host_port[..colon], Some(&host_port[colon + 1..])),
+        None => (host_port, None),
+    };
+    let forbidden = |c: char| {
+        !c.is_ascii()
+            || c.is_ascii_control()
+            || matches!(
+                c,
+                ' ' | '#' | '%' | '/' | ':' | '<' | '>' | '?' | '@' | '[' | '\\' | ']' | '^' | '|'
+            )
+    };
+    if host.is_empty() || host.contains(forbidden) {
+        return Err(invalid_host());
+    }
+    Ok((host.to_ascii_lowercase(), port))
+}
+
+fn parse_port(digits: &str) -> Result<u16, Error> {
+    let invalid = || Error::InvalidUrl(UrlError::InvalidPort(digits.to_string()));
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    let trimmed = digits.trim_start_matches('0');
+    if trimmed.is_empty() {
+        return Ok(0);
+    }
+    if trimmed.len() > 5 {
+        return Err(invalid());
+    }
+    trimmed.parse().map_err(|_| invalid())
+}
+
+/// Resolves `.` and `..` segments, turns `\` into `/` and percent-encodes; an empty path is `/`.
+fn normalise_path(path: &str) -> String {
+    let mut segments: Vec<&str> = Vec::new();
+    let raw: Vec<&str> = path.split(['/', '\\']).skip(1).collect();
+    let last = raw.len().saturating_sub(1);
+    for (i, segment) in raw.iter().enumerate() {
+        match segment.to_ascii_lowercase().as_str() {
+            "." | "%2e" => {
+                if i == last {
+                    segments.push("");
+                }
+            }
+            ".." | ".%2e" | "%2e." | "%2e%2e" => {
+                segments.pop();
+                if i == last {
+                    segments.push("");
+                }
+            }
+            _ => segments.push(segment),
+        }
+    }
+    let mut out = String::with_capacity(path.len() + 1);
+    if segments.is_empty() {
+        out.push('/');
+    }
+    for segment in segments {
+        out.push('/');
+        percent_encode_into(&mut out, segment, is_path_char);
+    }
+    out
+}
+
+fn is_path_char(c: char) -> bool {
+    c.is_ascii_graphic() && !matches!(c, '"' | '#' | '<' | '>' | '?' | '`' | '{' | '}')
+}
+
+fn is_query_char(c: char) -> bool {
+    c.is_ascii_graphic() && !matches!(c, '"' | '#' | '<' | '>' | '\'')
+}
+
+fn percent_encode_into(out: &mut String, text: &str, keep: fn(char) -> bool) {
+    for c in text.chars() {
+        if keep(c) {
+            out.push(c);
+        } else {
+            let mut buf = [0; 4];
+            for byte in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+}
+
+/// Checks the requested subprotocols: each a non-empty HTTP token, no two equal when compared
+/// ASCII-case-insensitively.
+pub fn validate_protocols<S: AsRef<str>>(protocols: &[S]) -> Result<(), Error> {
+    for (i, protocol) in protocols.iter().enumerate() {
+        let protocol = protocol.as_ref();
+        let reason = if protocol.is_empty() {
+            Some(ProtocolNameError::Empty)
+        } else if !protocol.chars().all(is_token_char) {
+            Some(ProtocolNameError::NotAToken)
+        } else if protocols[..i]
+            .iter()
+            .any(|earlier| earlier.as_ref().eq_ignore_ascii_case(protocol))
+        {
+            Some(ProtocolNameError::Duplicate)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return Err(Error::InvalidProtocol {
+                protocol: protocol.to_string(),
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+}
+
+/// Checks the arguments of `close`: the code first (`InvalidAccessError`), then the reason's
+/// length (`SyntaxError`), as browsers do.
+pub fn validate_close(code: Option<u16>, reason: Option<&str>) -> Result<(), Error> {
+    if let Some(code) = code {
+        if code != 1000 && !(3000..=4999).contains(&code) {
+            return Err(Error::InvalidCloseCode(code));
+        }
+    }
+    let len = reason.map_or(0, str::len);
+    if len > MAX_CLOSE_REASON_BYTES {
+        return Err(Error::CloseReasonTooLong(len));
+    }
+    Ok(())
+}
+
+/// The code a close frame carries for `close(code, reason)`: the code, 1000 when only a
+/// reason is given, none when neither is.
+pub fn close_frame_code(code: Option<u16>, reason: Option<&str>) -> Option<u16> {
+    code.or_else(|| reason.filter(|r| !r.is_empty()).map(|_| 1000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn href(input: &str) -> String {
+        parse_url(input)
+            .map(|u| u.href)
+            .unwrap_or_else(|e| panic!("{input}: {e}"))
+    }
+
+    #[test]
+    fn normalises_like_a_browser() {
+        assert_eq!(href("ws://h:80/x"), "ws://h/x");
+        assert_eq!(href("wss://h:443/"), "wss://h/");
+        assert_eq!(href("ws://h"), "ws://h/");
+        assert_eq!(href("WS://Example.COM:8080"), "ws://example.com:8080/");
+        assert_eq!(href("http://h/a"), "ws://h/a");
+        assert_eq!(href("https://h:443"), "wss://h/");
+        assert_eq!(href("ws://h/a/../b/./c"), "ws://h/b/c");
+        assert_eq!(href("ws://h/a b?q=1 2"), "ws://h/a%20b?q=1%202");
+        assert_eq!(href("ws://h\\a\\b"), "ws://h/a/b");
+        assert_eq!(href("  ws://h/\t  "), "ws://h/");
+        assert_eq!(href("ws://[0:0::1]:9000/x"), "ws://[::1]:9000/x");
+        assert_eq!(href("ws://h:/"), "ws://h/");
+        assert_eq!(href("ws://h/é"), "ws://h/%C3%A9");
+    }
+
+    #[test]
+    fn refuses_what_a_browser_refuses() {
+        let err = |input: &str| parse_url(input).unwrap_err();
+        assert_eq!(err("/relative"), Error::InvalidUrl(UrlError::Relative));
+        assert_eq!(err(""), Error::InvalidUrl(UrlError::Relative));
+        assert_eq!(
+            err("ftp://h/"),
+            Error::InvalidUrl(UrlError::UnsupportedScheme("ftp".into()))
+        );
+        assert_eq!(err("ws://h/#"), Error::InvalidUrl(UrlError::Fragment));
+        assert_eq!(err("ws://h/#x"), Error::InvalidUrl(UrlError::Fragment));
+        assert!(matches!(
+            err("ws://a b/"),
+            Error::InvalidUrl(UrlError::InvalidHost(_))
+        ));
+        assert!(matches!(
+            err("ws:///x"),
+            Error::InvalidUrl(UrlError::InvalidHost(_))
+        ));
+        assert!(matches!(
+            err("ws://h:99999/"),
+            Error::InvalidUrl(UrlError::InvalidPort(_))
+        ));
+        assert!(matches!(
+            err("ws://h:8x/"),
+            Error::InvalidUrl(UrlError::InvalidPort(_))
+        ));
+    }
+
+    #[test]
+    fn checks_subprotocols() {
+        assert!(validate_protocols(&["chat", "v2.json", "a!#$%&'*+-.^_`|~"]).is_ok());
+        let reason = |list: &[&str]| match validate_protocols(list) {
+            Err(Error::InvalidProtocol { reason, .. }) => reason,
+            other => panic!("{list:?}: {other:?}"),
+        };
+        assert_eq!(reason(&[""]), ProtocolNameError::Empty);
+        assert_eq!(reason(&["/echo"]), ProtocolNameError::NotAToken);
+        assert_eq!(reason(&["ec ho"]), ProtocolNameError::NotAToken);
+        assert_eq!(reason(&["\u{80}echo"]), ProtocolNameError::NotAToken);
+        assert_eq!(reason(&["chat", "CHAT"]), ProtocolNameError::Duplicate);
+    }
+
+    #[test]
+    fn checks_close_arguments() {
+        assert!(validate_close(Some(1000), Some("bye")).is_ok());
+        assert!(validate_close(Some(3000), None).is_ok());
+        assert!(validate_close(Some(4999), None).is_ok());
+        for code in [999, 1001, 1005, 2999, 5000] {
+            assert_eq!(
+                validate_close(Some(code), None),
+                Err(Error::InvalidCloseCode(code))
+            );
+        }
+        assert!(validate_close(None, Some(&"x".repeat(123))).is_ok());
+        assert_eq!(
+            validate_close(None, Some(&"x".repeat(124))),
+            Err(Error::CloseReasonTooLong(124))
+        );
+        assert_eq!(
+            validate_close(Some(1), Some(&"x".repeat(200))),
+            Err(Error::InvalidCloseCode(1))
+        );
+        assert_eq!(close_frame_code(None, Some("why")), Some(1000));
+        assert_eq!(close_frame_code(None, None), None);
+    }
+}

@@ -1,0 +1,205 @@
+//! The socket trait that both backends implement, and the builder that opens a socket.
+
+use std::future::Future;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_core::Stream;
+
+use crate::error::{Error, FailureCause};
+use crate::event::{Event, Message, ReadyState};
+
+/// The browser's WebSocket API as a trait. [`WebSocket`](crate::WebSocket) is the current
+/// target's implementation; application code written against this trait runs on both.
+///
+/// Events come from the `Stream` implementation (or [`Socket::next_event`], which borrows the
+/// socket only shared, so that a task can send while it waits): zero or one `Open`, messages,
+/// at most one `Error`, and exactly one `Close`, always last, after which the stream ends.
+/// Events are queued from the moment the socket is made, so none is lost before the
+/// application polls.
+pub trait Socket: Stream<Item = Event> + Unpin + Sized {
+    /// Starts connecting as `builder` says, like `new WebSocket(url, protocols)`: returns at
+    /// once in [`ReadyState::Connecting`], or a `SyntaxError`-kind error for a bad URL or
+    /// subprotocol, in which case no connection is attempted.
+    fn open_with(builder: WebSocketBuilder) -> Result<Self, Error>;
+
+    /// Starts connecting to `url` with no subprotocols and default options.
+    fn open(url: &str) -> Result<Self, Error> {
+        Self::open_with(WebSocketBuilder::new(url))
+    }
+
+    /// The normalised URL (`http` becomes `ws`, default ports are dropped, an empty path is `/`).
+    fn url(&self) -> &str;
+
+    /// The current `readyState`.
+    fn ready_state(&self) -> ReadyState;
+
+    /// Payload bytes accepted by `send` and not yet handed to the network (UTF-8 bytes for
+    /// text, framing not counted). It keeps rising for sends after close, as in browsers.
+    /// Native: "handed to the network" means written to the kernel (for `wss://`, accepted by
+    /// the TLS layer's bounded buffer). Browser: as the browser reports it.
+    fn buffered_amount(&self) -> u64;
+
+    /// The subprotocol the server selected; empty before open or when none was.
+    fn protocol(&self) -> String;
+
+    /// The extensions the server accepted; empty before open. Native: always empty (the
+    /// native backend offers no extensions). Browser: Chromium offers `permessage-deflate`,
+    /// so this may name it.
+    fn extensions(&self) -> String;
+
+    /// Sends a text message. `InvalidStateError` ([`Error::StillConnecting`]) while
+    /// connecting, and nothing is queued; after close, nothing is sent but
+    /// `buffered_amount` still rises.
+    fn send_text(&self, text: impl Into<String>) -> Result<(), Error>;
+
+    /// Sends a binary message, with the same rules as [`Socket::send_text`].
+    fn send_binary(&self, data: impl Into<Vec<u8>>) -> Result<(), Error>;
+
+    /// Sends `message` as text or binary according to its kind.
+    fn send(&self, message: Message) -> Result<(), Error> {
+        match message {
+            Message::Text(text) => self.send_text(text),
+            Message::Binary(data) => self.send_binary(data),
+        }
+    }
+
+    /// Starts closing with an optional code (1000 or 3000..=4999, else `InvalidAccessError`)
+    /// and reason (at most 123 bytes of UTF-8, else `SyntaxError`). While connecting the
+    /// attempt is abandoned (close event 1006); when open, the closing handshake runs; when
+    /// already closing or closed, nothing happens. The state is `Closing` when it returns.
+    fn close(&self, code: Option<u16>, reason: Option<&str>) -> Result<(), Error>;
+
+    /// Polls for the next event; `None` after the close event was delivered.
+    fn poll_event(&self, cx: &mut Context<'_>) -> Poll<Option<Event>>;
+
+    /// Waits for the next event; `None` after the close event was delivered.
+    fn next_event(&self) -> impl Future<Output = Option<Event>> + '_ {
+        std::future::poll_fn(move |cx| self.poll_event(cx))
+    }
+}
+
+/// The options of a socket: the URL and subprotocols (as for `new WebSocket(url, protocols)`)
+/// plus options that only the native backend can honour (browsers decide those themselves;
+/// the browser backend ignores them).
+#[derive(Debug, Clone)]
+pub struct WebSocketBuilder {
+    pub(crate) url: String,
+    pub(crate) protocols: Vec<String>,
+    pub(crate) origin: Option<String>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) root_certificates: Vec<Vec<u8>>,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) close_timeout: Duration,
+    pub(crate) max_message_size: Option<usize>,
+}
+
+/// The default connect timeout (native): DNS, TCP, TLS and the handshake together.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default time the native backend waits for the server's answer to a close frame.
+pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default largest incoming message the native backend accepts (64 MiB, tungstenite's).
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 << 20;
+
+impl WebSocketBuilder {
+    /// Options for `url`, with no subprotocols and the defaults below.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            protocols: Vec::new(),
+            origin: None,
+            headers: Vec::new(),
+            root_certificates: Vec::new(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            max_message_size: Some(DEFAULT_MAX_MESSAGE_SIZE),
+        }
+    }
+
+    /// Requests these subprotocols, in order of preference (both targets).
+    pub fn protocols<I, S>(mut self, protocols: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.protocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sends this `Origin` header. Native only: none is sent by default; a browser always
+    /// sends the page's origin and ignores this.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Adds a header to the handshake request (for example `Authorization`). Native only:
+    /// browsers do not let pages set WebSocket headers.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Trusts this DER-encoded certificate as a root, besides the built-in web PKI roots.
+    /// Native only: browsers use their own trust store.
+    pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates.push(der.into());
+        self
+    }
+
+    /// How long the connection may take to open (DNS, TCP, TLS, handshake) before it fails
+    /// with close code 1006. Native only; default [`DEFAULT_CONNECT_TIMEOUT`].
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long to wait for the server's answer to our close frame before giving up with
+    /// 1006. Native only; default [`DEFAULT_CLOSE_TIMEOUT`].
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// The largest incoming message accepted; a larger one fails the connection with close
+    /// code 1009. `None` means no limit. Native only (browsers have no such limit); default
+    /// [`DEFAULT_MAX_MESSAGE_SIZE`].
+    pub fn max_message_size(mut self, max: Option<usize>) -> Self {
+        self.max_message_size = max;
+        self
+    }
+
+    /// Starts connecting with the target's default backend; see [`Socket::open_with`].
+    pub fn open(self) -> Result<crate::WebSocket, Error> {
+        crate::WebSocket::open_with(self)
+    }
+
+    /// Opens with the target's default backend and waits until the socket is open; see
+    /// [`WebSocketBuilder::connect_as`].
+    pub async fn connect(self) -> Result<crate::WebSocket, Error> {
+        self.connect_as().await
+    }
+
+    /// Opens a socket of type `S` and waits until it is open. The `Open` event is consumed;
+    /// later events are delivered as usual. Fails with the validation error, or with
+    /// [`Error::ConnectFailed`] carrying the error event's cause and the close code.
+    pub async fn connect_as<S: Socket>(self) -> Result<S, Error> {
+        let socket = S::open_with(self)?;
+        let mut cause = FailureCause::Unreported;
+        loop {
+            match socket.next_event().await {
+                Some(Event::Open) => return Ok(socket),
+                Some(Event::Error(why)) => cause = why,
+                Some(Event::Close(close)) => {
+                    return Err(Error::ConnectFailed {
+                        cause,
+                        code: close.code,
+                    })
+                }
+                Some(Event::Message(_)) | None => {
+                    return Err(Error::ConnectFailed { cause, code: 1006 });
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The browser backend: the browser's own `WebSocket` through web-sys.
+
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use js_sys::{Array, ArrayBuffer, Uint8Array};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{BinaryType, CloseEvent as JsCloseEvent, MessageEvent};
+
+use crate::error::{Error, FailureCause, UrlError};
+use crate::event::{CloseEvent, Event, EventQueue, Message, ReadyState};
+use crate::rules;
+use crate::socket::{Socket, WebSocketBuilder};
+
+/// The browser WebSocket (wasm32), on `web_sys::WebSocket`.
+///
+/// Binary messages arrive as bytes (`binaryType` is `arraybuffer`; no `Blob` path, so order
+/// is kept). Event handlers are attached when the socket is made, so no event is lost before
+/// the application polls; the handlers are owned by the socket and released on drop.
+/// Dropping a connecting or open socket calls the browser's `close()` without a code (pages
+/// may not send 1001), so the server sees 1005; no events are delivered after the drop.
+/// The native-only options of [`WebSocketBuilder`] are ignored.
+pub struct BrowserWebSocket {
+    socket: web_sys::WebSocket,
+    url: String,
+    events: Rc<EventQueue>,
+    _handlers: Handlers,
+}
+
+/// The JavaScript closures attached to the socket, kept alive as long as it is.
+struct Handlers {
+    _open: Closure<dyn FnMut(web_sys::Event)>,
+    _message: Closure<dyn FnMut(MessageEvent)>,
+    _error: Closure<dyn FnMut(web_sys::Event)>,
+    _close: Closure<dyn FnMut(JsCloseEvent)>,
+}
+
+impl std::fmt::Debug for BrowserWebSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrowserWebSocket")
+            .field("url", &self.url)
+            .field("ready_state", &self.ready_state())
+            .finish()
+    }
+}
+
+impl Handlers {
+    fn attach(socket: &web_sys::WebSocket, events: &Rc<EventQueue>) -> Self {
+        let queue = events.clone();
+        let open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            queue.push(Event::Open);
+        });
+        let queue = events.clone();
+        let message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let data = event.data();
+            let message = match data.as_string() {
+                Some(text) => Message::Text(text),
+                None => match data.dyn_into::<ArrayBuffer>() {
+                    Ok(buffer) => Message::Binary(Uint8Array::new(&buffer).to_vec()),
+                    // binaryType is arraybuffer, so nothing else can arrive.
+                    Err(_) => return,
+                },
+            };
+            queue.push(Event::Message(message));
+        });
+        let queue = events.clone();
+        let error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            queue.push(Event::Error(FailureCause::Unreported));
+        });
+        let queue = events.clone();
+        let close = Closure::<dyn FnMut(JsCloseEvent)>::new(move |event: JsCloseEvent| {
+            queue.push(Event::Close(CloseEvent {
+                code: event.code(),
+                reason: event.reason(),
+                was_clean: event.was_clean(),
+            }));
+        });
+        socket.set_onopen(Some(open.as_ref().unchecked_ref()));
+        socket.set_onmessage(Some(message.as_ref().unchecked_ref()));
+        socket.set_onerror(Some(error.as_ref().unchecked_ref()));
+        socket.set_onclose(Some(close.as_ref().unchecked_ref()));
+        Self {
+            _open: open,
+            _message: message,
+            _error: error,
+            _close: close,
+        }
+    }
+}
+
+impl Socket for BrowserWebSocket {
+    fn open_with(builder: WebSocketBuilder) -> Result<Self, Error> {
+        rules::parse_url(&builder.url)?;
+        rules::validate_protocols(&builder.protocols)?;
+        let protocols: Array = builder
+            .protocols
+            .iter()
+            .map(|p| wasm_bindgen::JsValue::from_str(p))
+            .collect();
+        let socket = web_sys::WebSocket::new_with_str_sequence(&builder.url, &protocols)
+            .map_err(|_| Error::InvalidUrl(UrlError::InvalidHost(builder.url.clone())))?;
+        socket.set_binary_type(BinaryType::Arraybuffer);
+        let events = Rc::new(EventQueue::default());
+        let handlers = Handlers::attach(&socket, &events);
+        Ok(Self {
+            url: socket.url(),
+            socket,
+            events,
+            _handlers: handlers,
+        })
+    }
+
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn ready_state(&self) -> ReadyState {
+        ReadyState::from_u8(self.socket.ready_state() as u8)
+    }
+
+    fn buffered_amount(&self) -> u64 {
+        u64::from(self.socket.buffered_amount())
+    }
+
+    fn protocol(&self) -> String {
+        self.socket.protocol()
+    }
+
+    fn extensions(&self) -> String {
+        self.socket.extensions()
+    }
+
+    fn send_text(&self, text: impl Into<String>) -> Result<(), Error> {
+        if self.ready_state() == ReadyState::Connecting {
+            return Err(Error::StillConnecting);
+        }
+        // Past the state check the browser does not throw.
+        let _ = self.socket.send_with_str(&text.into());
+        Ok(())
+    }
+
+    fn send_binary(&self, data: impl Into<Vec<u8>>) -> Result<(), Error> {
+        if self.ready_state() == ReadyState::Connecting {
+            return Err(Error::StillConnecting);
+        }
+        let _ = self.socket.send_with_u8_array(&data.into());
+        Ok(())
+    }
+
+    fn close(&self, code: Option<u16>, reason: Option<&str>) -> Result<(), Error> {
+        rules::validate_close(code, reason)?;
+        // Validated above, so the browser does not throw.
+        let _ = match (rules::close_frame_code(code, reason), reason) {
+            (Some(code), Some(reason)) => self.socket.close_with_code_and_reason(code, reason),
+            (Some(code), None) => self.socket.close_with_code(code),
+            (None, _) => self.socket.close(),
+        };
+        Ok(())
+    }
+
+    fn poll_event(&self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.events.poll_next(cx)
+    }
+}
+
+impl Stream for BrowserWebSocket {
+    type Item = Event;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.events.poll_next(cx)
+    }
+}
+
+impl Drop for BrowserWebSocket {
+    fn drop(&mut self) {
+        self.socket.set_onopen(None);
+        self.socket.set_onmessage(None);
+        self.socket.set_onerror(None);
+        self.socket.set_onclose(None);
+        if self.ready_state() < ReadyState::Closing {
+            let _ = self.socket.close();
+        }
+    }
+}
