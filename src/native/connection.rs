@@ -10,12 +10,11 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use rustls::StreamOwned;
-use tungstenite::handshake::client::{generate_key, ClientHandshake, Request, Response};
-use tungstenite::handshake::{HandshakeError, MidHandshake};
 use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tungstenite::{Error as WsError, Message as WsMessage, WebSocket};
 
+use super::handshake::{Accepted, ClientHandshake, RequestOptions};
 use super::shared::Shared;
 use super::tls;
 use super::transport::{Counted, Transport};
@@ -44,8 +43,6 @@ pub(crate) struct ConnectOptions {
     pub(crate) max_message_size: Option<usize>,
 }
 
-type Handshake = MidHandshake<ClientHandshake<Counted>>;
-
 /// The phases in which the WebSocket is up, for [`Connection::pump`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -68,8 +65,14 @@ impl Stage {
 
 enum Phase {
     Resolving,
-    Connecting { tcp: TcpStream, next: Vec<SocketAddr> },
-    Handshaking(Handshake),
+    Connecting {
+        tcp: TcpStream,
+        next: Vec<SocketAddr>,
+    },
+    Handshaking {
+        stream: Counted,
+        handshake: ClientHandshake,
+    },
     Open(WebSocket<Counted>),
     Closing(WebSocket<Counted>),
     Draining(WebSocket<Counted>),
@@ -185,7 +188,7 @@ impl Connection {
                 self.tcp_progress(registry, tcp, next);
                 Next::Wait
             }
-            Phase::Handshaking(handshake) => self.drive_handshake(handshake),
+            Phase::Handshaking { stream, handshake } => self.drive_handshake(stream, handshake),
             Phase::Open(ws) => self.pump(ws, Stage::Open),
             Phase::Closing(ws) => self.pump(ws, Stage::Closing),
             Phase::Draining(ws) => self.pump(ws, Stage::Draining),
@@ -233,79 +236,40 @@ impl Connection {
         } else {
             Transport::Plain(tcp)
         };
+        let options = &self.options;
+        let handshake = ClientHandshake::new(
+            &options.url,
+            RequestOptions {
+                protocols: &options.protocols,
+                origin: options.origin.as_deref(),
+                headers: &options.headers,
+            },
+        );
+        self.drive_handshake(Counted::new(transport), handshake);
+    }
+
+    fn drive_handshake(&mut self, mut stream: Counted, mut handshake: ClientHandshake) -> Next {
+        match handshake.advance(&mut stream) {
+            Ok(Some(accepted)) => self.opened(stream, accepted),
+            Ok(None) => {
+                self.phase = Phase::Handshaking { stream, handshake };
+                Next::Wait
+            }
+            Err(cause) => {
+                self.fail(cause);
+                Next::Wait
+            }
+        }
+    }
+
+    fn opened(&mut self, mut stream: Counted, accepted: Accepted) -> Next {
+        stream.take_written();
         let config = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER_SIZE)
             .max_message_size(self.options.max_message_size)
             .max_frame_size(self.options.max_message_size);
-        let request = match self.request() {
-            Ok(request) => request,
-            Err(why) => return self.fail(FailureCause::Handshake(why)),
-        };
-        match ClientHandshake::start(Counted::new(transport), request, Some(config)) {
-            Ok(handshake) => {
-                self.drive_handshake(handshake);
-            }
-            Err(e) => self.fail(handshake_cause(e)),
-        }
-    }
-
-    fn request(&self) -> Result<Request, String> {
-        let options = &self.options;
-        let scheme = if options.url.secure { "wss" } else { "ws" };
-        let uri = format!("{scheme}://{}{}", options.url.host_header(), options.url.resource);
-        let mut request = Request::builder()
-            .method("GET")
-            .uri(uri)
-            .header("Host", options.url.host_header())
-            .header("Connection", "Upgrade")
-            .header("Upgrade", "websocket")
-            .header("Sec-WebSocket-Version", "13")
-            .header("Sec-WebSocket-Key", generate_key());
-        if !options.protocols.is_empty() {
-            request = request.header("Sec-WebSocket-Protocol", options.protocols.join(", "));
-        }
-        if let Some(origin) = &options.origin {
-            request = request.header("Origin", origin);
-        }
-        for (name, value) in &options.headers {
-            request = request.header(name, value);
-        }
-        request
-            .body(())
-            .map_err(|e| format!("the request could not be built: {e}"))
-    }
-
-    fn drive_handshake(&mut self, handshake: Handshake) -> Next {
-        match handshake.handshake() {
-            Ok((ws, response)) => self.opened(ws, &response),
-            Err(HandshakeError::Interrupted(handshake)) => {
-                self.phase = Phase::Handshaking(handshake);
-                Next::Wait
-            }
-            Err(HandshakeError::Failure(e)) => {
-                self.fail(handshake_cause(e));
-                Next::Wait
-            }
-        }
-    }
-
-    fn opened(&mut self, ws: WebSocket<Counted>, response: &Response) -> Next {
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        };
-        if let Some(extensions) = header("Sec-WebSocket-Extensions").filter(|e| !e.trim().is_empty()) {
-            self.fail(FailureCause::Handshake(format!(
-                "the server accepted extensions that were not requested: {extensions}"
-            )));
-            return Next::Wait;
-        }
-        let _ = self
-            .shared
-            .protocol
-            .set(header("Sec-WebSocket-Protocol").unwrap_or_default());
+        let ws = WebSocket::from_partially_read(stream, accepted.tail, Role::Client, Some(config));
+        let _ = self.shared.protocol.set(accepted.protocol);
         if !self.shared.transition(ReadyState::Connecting, ReadyState::Open) {
             // `close` was called while the handshake finished: the attempt stays abandoned.
             self.abandon();
@@ -487,7 +451,7 @@ impl Connection {
             )
         };
         match std::mem::replace(&mut self.phase, Phase::Done) {
-            Phase::Resolving | Phase::Connecting { .. } | Phase::Handshaking(_)
+            Phase::Resolving | Phase::Connecting { .. } | Phase::Handshaking { .. }
                 if close.is_some() || dropped =>
             {
                 self.abandon();
@@ -560,7 +524,7 @@ impl Connection {
     pub(crate) fn timed_out(&mut self) {
         self.deadline = None;
         match std::mem::replace(&mut self.phase, Phase::Done) {
-            Phase::Resolving | Phase::Connecting { .. } | Phase::Handshaking(_) => {
+            Phase::Resolving | Phase::Connecting { .. } | Phase::Handshaking { .. } => {
                 self.fail(FailureCause::ConnectTimeout)
             }
             Phase::Closing(_) => {
@@ -588,27 +552,4 @@ fn frame_header_len(len: usize) -> usize {
         _ => 8,
     };
     2 + extended + 4
-}
-
-/// The cause of a failed handshake, readable.
-fn handshake_cause(error: WsError) -> FailureCause {
-    use tungstenite::error::ProtocolError;
-    match error {
-        WsError::Http(response) => FailureCause::Handshake(format!(
-            "the server answered HTTP {} instead of 101",
-            response.status()
-        )),
-        WsError::Protocol(ProtocolError::SecWebSocketSubProtocolError(why)) => {
-            FailureCause::Subprotocol(why.to_string())
-        }
-        WsError::Io(e) => tls::tls_cause(&e).unwrap_or_else(|| match e.kind() {
-            io::ErrorKind::UnexpectedEof
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted => {
-                FailureCause::Handshake(format!("the connection ended during the handshake: {e}"))
-            }
-            _ => FailureCause::Connect(e.to_string()),
-        }),
-        other => FailureCause::Handshake(other.to_string()),
-    }
 }

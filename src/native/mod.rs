@@ -2,6 +2,7 @@
 //! shared, event-driven I/O thread (see [`reactor`]).
 
 mod connection;
+mod handshake;
 mod reactor;
 mod shared;
 mod tls;

@@ -1,0 +1,198 @@
+//! Helpers shared by the behaviour suites: where the test server is, a timer that works on
+//! both targets, and bounded waits for events.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::time::Duration;
+
+use futures::future::{select, Either};
+use twinsock::{CloseEvent, Event, Socket};
+
+/// How long any single wait in a test may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Declares a test that runs natively (`cargo test`) and in the browser (wasm-bindgen-test).
+#[macro_export]
+macro_rules! parity_test {
+    ($(#[$meta:meta])* $name:ident, $body:block) => {
+        $(#[$meta])*
+        #[cfg(not(target_arch = "wasm32"))]
+        #[test]
+        fn $name() {
+            futures::executor::block_on(async $body)
+        }
+        $(#[$meta])*
+        #[cfg(target_arch = "wasm32")]
+        #[wasm_bindgen_test::wasm_bindgen_test]
+        async fn $name() {
+            async $body.await
+        }
+    };
+}
+
+/// Completes after `duration`.
+#[cfg(not(target_arch = "wasm32"))]
+pub async fn delay(duration: Duration) {
+    let (done, wait) = futures::channel::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        std::thread::sleep(duration);
+        let _ = done.send(());
+    });
+    let _ = wait.await;
+}
+
+/// Completes after `duration`.
+#[cfg(target_arch = "wasm32")]
+pub async fn delay(duration: Duration) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let window = web_sys::window().expect("a window");
+        window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, duration.as_millis() as i32)
+            .expect("setTimeout");
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// `future`'s output, or a panic naming `what` if it takes longer than `limit`.
+pub async fn within<T>(limit: Duration, what: &str, future: impl Future<Output = T>) -> T {
+    let future = std::pin::pin!(future);
+    let timer = std::pin::pin!(delay(limit));
+    match select(future, timer).await {
+        Either::Left((output, _)) => output,
+        Either::Right(_) => panic!("timed out after {limit:?} waiting for {what}"),
+    }
+}
+
+/// The next event, or a panic after [`WAIT`].
+pub async fn next<S: Socket>(socket: &S) -> Option<Event> {
+    within(WAIT, "the next event", socket.next_event()).await
+}
+
+/// Waits for the open event (failing on anything else).
+pub async fn opened<S: Socket>(socket: &S) {
+    match next(socket).await {
+        Some(Event::Open) => {}
+        other => panic!("expected the open event, got {other:?}"),
+    }
+}
+
+/// Opens `url` and waits until it is open.
+pub async fn open(url: &str) -> twinsock::WebSocket {
+    let socket = twinsock::WebSocket::open(url).expect("a valid URL");
+    opened(&socket).await;
+    socket
+}
+
+/// Collects every remaining event up to and including the close event, and checks that the
+/// stream ends after it and that the state is then CLOSED.
+pub async fn until_close<S: Socket>(socket: &S) -> (Vec<Event>, CloseEvent) {
+    let mut seen = Vec::new();
+    loop {
+        match next(socket).await {
+            Some(Event::Close(close)) => {
+                assert_eq!(
+                    socket.ready_state(),
+                    twinsock::ReadyState::Closed,
+                    "state at the close event"
+                );
+                assert_eq!(next(socket).await, None, "the close event must be the last");
+                return (seen, close);
+            }
+            Some(event) => seen.push(event),
+            None => panic!("the stream ended without a close event after {seen:?}"),
+        }
+    }
+}
+
+/// Expects the connection to fail: an error event (and nothing else), then close `code`, not clean.
+pub async fn expect_failure<S: Socket>(socket: &S, code: u16) {
+    let (seen, close) = until_close(socket).await;
+    assert!(
+        matches!(seen.as_slice(), [Event::Error(_)]),
+        "expected exactly one error event before the close, got {seen:?}"
+    );
+    assert_eq!(
+        (close.code, close.was_clean),
+        (code, false),
+        "close event {close:?}"
+    );
+}
+
+/// The next message as text (failing on anything else).
+pub async fn text<S: Socket>(socket: &S) -> String {
+    match next(socket).await {
+        Some(Event::Message(twinsock::Message::Text(text))) => text,
+        other => panic!("expected a text message, got {other:?}"),
+    }
+}
+
+/// Where the test server listens: `ws=HOST:PORT wss=HOST:PORT cert=PATH closed=HOST:PORT`.
+pub struct Server {
+    pub ws: String,
+    pub wss: String,
+    pub cert: String,
+    pub closed: String,
+}
+
+/// The test server: from the environment (`TWINSOCK_TEST_SERVER`, set by the test script;
+/// read at compile time in the browser), or natively a server started for this test binary.
+pub fn server() -> &'static Server {
+    static SERVER: std::sync::OnceLock<Server> = std::sync::OnceLock::new();
+    SERVER.get_or_init(|| {
+        let line = server_line();
+        let field = |key: &str| {
+            line.split_whitespace()
+                .find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
+                .unwrap_or_else(|| panic!("the test server line {line:?} has no {key}="))
+                .to_string()
+        };
+        Server {
+            ws: field("ws"),
+            wss: field("wss"),
+            cert: field("cert"),
+            closed: field("closed"),
+        }
+    })
+}
+
+#[cfg(target_arch = "wasm32")]
+fn server_line() -> String {
+    option_env!("TWINSOCK_TEST_SERVER")
+        .expect("build the browser tests with TWINSOCK_TEST_SERVER set (scripts/test.sh does)")
+        .to_string()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn server_line() -> String {
+    if let Ok(line) = std::env::var("TWINSOCK_TEST_SERVER") {
+        return line;
+    }
+    // Start one for this test binary; it exits when our end of its stdin closes (when this
+    // process ends), so it never outlives the tests.
+    let exe = option_env!("CARGO_BIN_EXE_test-server")
+        .expect("run the tests with --features test-server, or set TWINSOCK_TEST_SERVER");
+    let mut child = std::process::Command::new(exe)
+        .arg("--exit-on-stdin-eof")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the test server");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .expect("read the test server's address line");
+    std::mem::forget(child.stdin.take());
+    line.trim().to_string()
+}
+
+/// `ws://` URL of `path` on the test server.
+pub fn ws(path: &str) -> String {
+    format!("ws://{}{}", server().ws, path)
+}
+
+/// `wss://` URL of `path` on the test server.
+pub fn wss(path: &str) -> String {
+    format!("wss://{}{}", server().wss, path)
+}

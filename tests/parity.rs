@@ -1,0 +1,511 @@
+//! The behaviour contract (shared/spec/websocket-api.md), one test per rule, written once and
+//! run natively by `cargo test` and in headless Chromium by wasm-bindgen-test, both against
+//! the crate's test server.
+
+#[macro_use]
+mod common;
+
+use common::{expect_failure, next, open, opened, server, text, until_close, within, ws, wss, WAIT};
+use twinsock::{
+    DomException, Error, Event, Message, ProtocolNameError, ReadyState, Socket, UrlError, WebSocket,
+    WebSocketBuilder,
+};
+
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+fn open_err(url: &str) -> Error {
+    WebSocket::open(url).expect_err(url)
+}
+
+fn open_with_protocols(url: &str, protocols: &[&str]) -> Result<WebSocket, Error> {
+    WebSocketBuilder::new(url)
+        .protocols(protocols.iter().copied())
+        .open()
+}
+
+// ---- Constructing ----
+
+parity_test!(url_drops_default_ports_and_fills_empty_path, {
+    let port = server().ws.rsplit(':').next().unwrap().to_string();
+    let cases = [
+        ("ws://127.0.0.1:80/x".to_string(), "ws://127.0.0.1/x".to_string()),
+        ("wss://127.0.0.1:443/".to_string(), "wss://127.0.0.1/".to_string()),
+        (
+            format!("ws://127.0.0.1:{port}"),
+            format!("ws://127.0.0.1:{port}/"),
+        ),
+        (
+            format!("WS://127.0.0.1:{port}/a/../b?q=1"),
+            format!("ws://127.0.0.1:{port}/b?q=1"),
+        ),
+    ];
+    for (input, expected) in cases {
+        let socket = WebSocket::open(&input).expect(&input);
+        assert_eq!(socket.url(), expected, "url() of {input}");
+    }
+});
+
+parity_test!(http_and_https_schemes_become_ws_and_wss, {
+    let socket = WebSocket::open(&format!("http://{}/echo", server().ws)).unwrap();
+    assert_eq!(socket.url(), ws("/echo"));
+    opened(&socket).await;
+    let secure = WebSocket::open(&format!("https://{}/echo", server().wss)).unwrap();
+    assert_eq!(secure.url(), wss("/echo"));
+});
+
+parity_test!(relative_url_is_a_syntax_error, {
+    for url in ["/echo", "echo", ""] {
+        let err = open_err(url);
+        assert_eq!(err, Error::InvalidUrl(UrlError::Relative), "{url:?}");
+        assert_eq!(err.dom_exception(), Some(DomException::SyntaxError));
+    }
+});
+
+parity_test!(other_schemes_are_syntax_errors, {
+    assert_eq!(
+        open_err("ftp://127.0.0.1/"),
+        Error::InvalidUrl(UrlError::UnsupportedScheme("ftp".into()))
+    );
+    assert_eq!(
+        open_err("file:///tmp/x"),
+        Error::InvalidUrl(UrlError::UnsupportedScheme("file".into()))
+    );
+});
+
+parity_test!(fragment_even_empty_is_a_syntax_error, {
+    assert_eq!(open_err(&ws("/echo#")), Error::InvalidUrl(UrlError::Fragment));
+    assert_eq!(open_err(&ws("/echo#part")), Error::InvalidUrl(UrlError::Fragment));
+});
+
+parity_test!(host_with_a_space_is_a_syntax_error, {
+    let err = open_err("ws://exa mple.com/");
+    assert!(
+        matches!(err, Error::InvalidUrl(UrlError::InvalidHost(_))),
+        "{err:?}"
+    );
+    assert_eq!(err.dom_exception(), Some(DomException::SyntaxError));
+});
+
+parity_test!(invalid_subprotocol_names_are_syntax_errors, {
+    for (name, reason) in [
+        ("/echo", ProtocolNameError::NotAToken),
+        ("ec ho", ProtocolNameError::NotAToken),
+        ("\u{80}echo", ProtocolNameError::NotAToken),
+        ("", ProtocolNameError::Empty),
+    ] {
+        let err = open_with_protocols(&ws("/echo"), &["chat", name]).expect_err(name);
+        assert_eq!(
+            err,
+            Error::InvalidProtocol {
+                protocol: name.into(),
+                reason
+            }
+        );
+        assert_eq!(err.dom_exception(), Some(DomException::SyntaxError));
+    }
+});
+
+parity_test!(duplicate_subprotocols_are_syntax_errors, {
+    for pair in [["chat", "chat"], ["chat", "CHAT"]] {
+        let err = open_with_protocols(&ws("/echo"), &pair).expect_err("duplicate");
+        assert_eq!(
+            err,
+            Error::InvalidProtocol {
+                protocol: pair[1].into(),
+                reason: ProtocolNameError::Duplicate
+            }
+        );
+    }
+});
+
+parity_test!(construction_returns_at_once_in_connecting, {
+    let socket = open_with_protocols(&ws("/echo"), &["chat"]).unwrap();
+    assert_eq!(socket.ready_state(), ReadyState::Connecting);
+    assert_eq!(socket.protocol(), "");
+    assert_eq!(socket.extensions(), "");
+    assert_eq!(socket.buffered_amount(), 0);
+    opened(&socket).await;
+});
+
+// ---- Failing to connect ----
+
+parity_test!(refused_connection_fails_with_1006, {
+    let socket = WebSocket::open(&format!("ws://{}/", server().closed)).unwrap();
+    expect_failure(&socket, 1006).await;
+});
+
+parity_test!(handshake_refused_with_403_fails_with_1006, {
+    let socket = WebSocket::open(&ws("/reject?status=403")).unwrap();
+    expect_failure(&socket, 1006).await;
+});
+
+parity_test!(server_picking_an_unrequested_subprotocol_fails, {
+    let socket = open_with_protocols(&ws("/echo?select=other"), &["chat"]).unwrap();
+    expect_failure(&socket, 1006).await;
+    let socket = WebSocket::open(&ws("/echo?select=chat")).unwrap();
+    expect_failure(&socket, 1006).await;
+});
+
+parity_test!(server_picking_no_subprotocol_when_some_were_requested_fails, {
+    // Chromium fails the connection here ("Sent non-empty 'Sec-WebSocket-Protocol' header
+    // but no response was received"); the native backend does the same.
+    let socket = open_with_protocols(&ws("/echo?select=none"), &["chat"]).unwrap();
+    expect_failure(&socket, 1006).await;
+});
+
+parity_test!(server_accepting_an_unrequested_extension_fails, {
+    let socket = WebSocket::open(&ws("/echo?extensions=x-unheard-of")).unwrap();
+    expect_failure(&socket, 1006).await;
+});
+
+parity_test!(handshake_garbage_fails_with_1006, {
+    for mode in ["bad-accept", "status-200", "truncated", "no-upgrade"] {
+        let socket = WebSocket::open(&ws(&format!("/handshake?mode={mode}"))).unwrap();
+        let (seen, close) = until_close(&socket).await;
+        assert!(
+            matches!(seen.as_slice(), [Event::Error(_)]),
+            "mode {mode}: {seen:?}"
+        );
+        assert_eq!((close.code, close.was_clean), (1006, false), "mode {mode}");
+    }
+});
+
+parity_test!(
+    an_http_1_0_switching_protocols_answer_is_accepted_as_chromium_does,
+    {
+        // Chromium opens the connection on an otherwise valid `HTTP/1.0 101` answer (RFC 6455
+        // asks for HTTP/1.1); the native backend copies Chromium. The server then hangs up.
+        let socket = WebSocket::open(&ws("/handshake?mode=http10")).unwrap();
+        opened(&socket).await;
+        let (_, close) = until_close(&socket).await;
+        assert_eq!((close.code, close.was_clean), (1006, false));
+    }
+);
+
+parity_test!(connect_convenience_resolves_open_or_fails_with_the_close_code, {
+    let socket = WebSocketBuilder::new(ws("/echo"))
+        .connect()
+        .await
+        .expect("echo opens");
+    assert_eq!(socket.ready_state(), ReadyState::Open);
+    let err = WebSocketBuilder::new(ws("/reject"))
+        .connect()
+        .await
+        .expect_err("403");
+    assert!(matches!(err, Error::ConnectFailed { code: 1006, .. }), "{err:?}");
+    assert_eq!(err.dom_exception(), None);
+});
+
+// ---- Open ----
+
+parity_test!(open_reports_the_selected_subprotocol, {
+    let socket = open_with_protocols(&ws("/echo"), &["chat", "superchat"]).unwrap();
+    opened(&socket).await;
+    assert_eq!(socket.ready_state(), ReadyState::Open);
+    assert_eq!(socket.protocol(), "chat");
+    // The test server accepts no extension (Chromium offers permessage-deflate).
+    assert_eq!(socket.extensions(), "");
+});
+
+parity_test!(messages_that_arrive_before_polling_are_kept_in_order, {
+    let socket = WebSocket::open(&ws("/send-on-open?count=50")).unwrap();
+    // Let the messages arrive before anyone polls; whatever the timing, all must come in order.
+    common::delay(std::time::Duration::from_millis(300)).await;
+    opened(&socket).await;
+    for i in 0..50 {
+        assert_eq!(text(&socket).await, i.to_string());
+    }
+});
+
+// ---- send ----
+
+parity_test!(send_while_connecting_is_invalid_state_and_queues_nothing, {
+    let socket = WebSocket::open(&ws("/echo")).unwrap();
+    let err = socket.send_text("too early").unwrap_err();
+    assert_eq!(err, Error::StillConnecting);
+    assert_eq!(err.dom_exception(), Some(DomException::InvalidStateError));
+    assert_eq!(
+        socket.send_binary(vec![1, 2]).unwrap_err(),
+        Error::StillConnecting
+    );
+    assert_eq!(socket.buffered_amount(), 0);
+    opened(&socket).await;
+    socket.send_text("after open").unwrap();
+    assert_eq!(text(&socket).await, "after open");
+});
+
+parity_test!(text_and_binary_keep_their_kind, {
+    let socket = open(&ws("/echo")).await;
+    socket.send_text("héllo").unwrap();
+    socket.send_binary(vec![0u8, 159, 146, 150]).unwrap();
+    socket.send(Message::Text("third".into())).unwrap();
+    assert_eq!(
+        next(&socket).await,
+        Some(Event::Message(Message::Text("héllo".into())))
+    );
+    assert_eq!(
+        next(&socket).await,
+        Some(Event::Message(Message::Binary(vec![0, 159, 146, 150])))
+    );
+    assert_eq!(
+        next(&socket).await,
+        Some(Event::Message(Message::Text("third".into())))
+    );
+});
+
+parity_test!(many_binary_messages_keep_their_order, {
+    let socket = open(&ws("/echo")).await;
+    for i in 0u32..300 {
+        socket
+            .send_binary(i.to_be_bytes().repeat(1 + (i as usize % 7) * 100))
+            .unwrap();
+    }
+    for i in 0u32..300 {
+        match next(&socket).await {
+            Some(Event::Message(Message::Binary(bytes))) => assert_eq!(bytes[..4], i.to_be_bytes()),
+            other => panic!("message {i}: {other:?}"),
+        }
+    }
+});
+
+parity_test!(a_one_mebibyte_message_round_trips, {
+    let socket = open(&ws("/echo")).await;
+    let payload: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+    socket.send_binary(payload.clone()).unwrap();
+    assert_eq!(
+        next(&socket).await,
+        Some(Event::Message(Message::Binary(payload)))
+    );
+});
+
+parity_test!(empty_text_is_a_message_and_leaves_buffered_amount_unchanged, {
+    let socket = open(&ws("/echo")).await;
+    socket.send_text("").unwrap();
+    assert_eq!(socket.buffered_amount(), 0);
+    assert_eq!(text(&socket).await, "");
+});
+
+parity_test!(
+    after_close_send_is_silent_but_buffered_amount_rises_by_utf8_bytes,
+    {
+        let socket = open(&ws("/echo")).await;
+        socket.close(None, None).unwrap();
+        let before = socket.buffered_amount();
+        let mut expected = before;
+        for (payload, bytes) in [("x", 1), ("å", 2), ("匶", 3), ("😀", 4)] {
+            socket.send_text(payload).unwrap();
+            expected += bytes;
+            assert_eq!(socket.buffered_amount(), expected, "after sending {payload:?}");
+        }
+        socket.send_binary(vec![7u8; 5]).unwrap();
+        assert_eq!(socket.buffered_amount(), expected + 5);
+        let (seen, close) = until_close(&socket).await;
+        assert!(seen.is_empty(), "no event for sends after close: {seen:?}");
+        assert_eq!((close.code, close.was_clean), (1005, true));
+    }
+);
+
+parity_test!(buffered_amount_rises_at_once_and_falls_to_zero_when_flushed, {
+    const TOTAL: usize = 8 << 20;
+    const CHUNK: usize = 64 << 10;
+    let socket = open(&ws(&format!("/slow?bytes={TOTAL}&delay_ms=500"))).await;
+    for _ in 0..TOTAL / CHUNK {
+        socket.send_binary(vec![1u8; CHUNK]).unwrap();
+    }
+    let queued = socket.buffered_amount();
+    assert!(
+        queued > 0 && queued <= TOTAL as u64,
+        "right after sending: {queued}"
+    );
+    assert_eq!(text(&socket).await, format!("received {TOTAL}"));
+    // The server has every byte, so all was handed to the network; the browser may report
+    // that a moment after the reply, so wait for it, bounded.
+    within(WAIT, "buffered_amount to reach 0", async {
+        while socket.buffered_amount() != 0 {
+            common::delay(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+});
+
+// ---- close ----
+
+parity_test!(close_codes_outside_1000_and_3000_to_4999_are_invalid_access, {
+    let socket = open(&ws("/echo")).await;
+    for code in [0, 999, 1001, 1005, 1006, 2999, 5000, 65535] {
+        let err = socket.close(Some(code), None).unwrap_err();
+        assert_eq!(err, Error::InvalidCloseCode(code));
+        assert_eq!(err.dom_exception(), Some(DomException::InvalidAccessError));
+    }
+    assert_eq!(
+        socket.ready_state(),
+        ReadyState::Open,
+        "a refused close changes nothing"
+    );
+    socket.close(Some(3000), None).unwrap();
+    assert_eq!(until_close(&socket).await.1.code, 3000);
+});
+
+parity_test!(close_reason_over_123_bytes_is_a_syntax_error, {
+    let socket = open(&ws("/echo")).await;
+    let err = socket.close(Some(1000), Some(&"å".repeat(62))).unwrap_err();
+    assert_eq!(err, Error::CloseReasonTooLong(124));
+    assert_eq!(err.dom_exception(), Some(DomException::SyntaxError));
+    assert_eq!(socket.ready_state(), ReadyState::Open);
+    let reason = "r".repeat(123);
+    socket.close(Some(4999), Some(&reason)).unwrap();
+    let (_, close) = until_close(&socket).await;
+    assert_eq!((close.code, close.reason, close.was_clean), (4999, reason, true));
+});
+
+parity_test!(close_when_open_runs_the_handshake_and_reports_the_echoed_code, {
+    let socket = open(&ws("/echo")).await;
+    socket.close(Some(4000), Some("bye")).unwrap();
+    assert_eq!(socket.ready_state(), ReadyState::Closing);
+    let (seen, close) = until_close(&socket).await;
+    assert!(seen.is_empty(), "{seen:?}");
+    assert_eq!(
+        (close.code, close.reason.as_str(), close.was_clean),
+        (4000, "bye", true)
+    );
+});
+
+parity_test!(close_without_a_code_reports_1005, {
+    let socket = open(&ws("/echo")).await;
+    socket.close(None, None).unwrap();
+    let (_, close) = until_close(&socket).await;
+    assert_eq!(
+        (close.code, close.reason.as_str(), close.was_clean),
+        (1005, "", true)
+    );
+});
+
+parity_test!(close_with_only_a_reason_sends_1000, {
+    let socket = open(&ws("/echo")).await;
+    socket.close(None, Some("done")).unwrap();
+    let (_, close) = until_close(&socket).await;
+    assert_eq!(
+        (close.code, close.reason.as_str(), close.was_clean),
+        (1000, "done", true)
+    );
+});
+
+parity_test!(closing_three_times_gives_one_close_event, {
+    let socket = open(&ws("/echo")).await;
+    for _ in 0..3 {
+        socket.close(Some(1000), None).unwrap();
+        assert_eq!(socket.ready_state(), ReadyState::Closing);
+    }
+    let (seen, close) = until_close(&socket).await;
+    assert!(seen.is_empty(), "{seen:?}");
+    assert_eq!(close.code, 1000);
+    socket.close(Some(1000), None).unwrap();
+    assert_eq!(
+        socket.ready_state(),
+        ReadyState::Closed,
+        "close when closed does nothing"
+    );
+});
+
+parity_test!(close_while_connecting_abandons_with_1006_and_no_open, {
+    let socket = WebSocket::open(&ws("/echo")).unwrap();
+    socket.close(Some(1000), Some("never mind")).unwrap();
+    assert_eq!(socket.ready_state(), ReadyState::Closing);
+    expect_failure(&socket, 1006).await;
+});
+
+// ---- Events ----
+
+parity_test!(server_close_with_code_and_reason_is_clean, {
+    let socket = open(&ws("/close?code=4001&reason=done%20here")).await;
+    let (seen, close) = until_close(&socket).await;
+    assert!(seen.is_empty(), "{seen:?}");
+    assert_eq!(
+        (close.code, close.reason.as_str(), close.was_clean),
+        (4001, "done here", true)
+    );
+});
+
+parity_test!(server_close_without_a_code_reports_1005, {
+    let socket = open(&ws("/close")).await;
+    let (_, close) = until_close(&socket).await;
+    assert_eq!(
+        (close.code, close.reason.as_str(), close.was_clean),
+        (1005, "", true)
+    );
+});
+
+parity_test!(
+    peer_vanishing_without_a_close_frame_gives_1006_after_its_messages,
+    {
+        let socket = open(&ws("/drop?send=3")).await;
+        for i in 0..3 {
+            assert_eq!(text(&socket).await, i.to_string());
+        }
+        let (seen, close) = until_close(&socket).await;
+        // Chromium reports a vanished peer with the close event alone, and so does native.
+        assert!(seen.is_empty(), "{seen:?}");
+        assert_eq!((close.code, close.was_clean), (1006, false));
+    }
+);
+
+/// Opens `/raw` with `frame` (hex) sent right after the handshake and expects the client to
+/// fail the connection.
+async fn expect_violation(frame: &str) {
+    let socket = open(&ws(&format!("/raw?hex={frame}"))).await;
+    expect_failure(&socket, 1006).await;
+}
+
+parity_test!(invalid_utf8_in_text_fails_the_connection, {
+    expect_violation("8102c328").await;
+});
+
+parity_test!(reserved_bits_fail_the_connection, {
+    expect_violation("c10141").await;
+});
+
+parity_test!(reserved_opcode_fails_the_connection, {
+    expect_violation("8300").await;
+});
+
+parity_test!(masked_frame_from_the_server_fails_the_connection, {
+    expect_violation("818537fa213d7f9f4d5158").await;
+});
+
+parity_test!(reserved_close_codes_on_the_wire_fail_the_connection, {
+    for code in ["03ed", "03ee", "03f7"] {
+        // 1005, 1006, 1015
+        expect_violation(&format!("8802{code}")).await;
+    }
+});
+
+parity_test!(pings_are_answered_automatically, {
+    let socket = open(&ws("/ping?payload=hi")).await;
+    assert_eq!(text(&socket).await, "pong:hi");
+});
+
+parity_test!(the_close_event_is_last_and_the_stream_ends, {
+    let socket = open(&ws("/echo")).await;
+    socket.send_text("one").unwrap();
+    assert_eq!(text(&socket).await, "one");
+    socket.close(Some(1000), None).unwrap();
+    until_close(&socket).await;
+    assert_eq!(next(&socket).await, None);
+    assert_eq!(socket.send_text("late"), Ok(()), "send after close is silent");
+});
+
+parity_test!(wss_echo_works, {
+    // Native trusts the test server's self-signed certificate through the extra-roots option
+    // (native only); the browser suite runs Chromium with --ignore-certificate-errors
+    // (webdriver.json), since pages cannot add roots.
+    let builder = WebSocketBuilder::new(wss("/echo"));
+    #[cfg(not(target_arch = "wasm32"))]
+    let builder = builder.add_root_certificate(std::fs::read(&server().cert).expect("the test certificate"));
+    let socket = builder.open().unwrap();
+    opened(&socket).await;
+    socket.send_text("secret").unwrap();
+    assert_eq!(text(&socket).await, "secret");
+    socket.close(Some(1000), None).unwrap();
+    assert!(until_close(&socket).await.1.was_clean);
+});
