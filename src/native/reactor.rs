@@ -140,7 +140,11 @@ impl EventLoop {
                 self.connections.len() - 1
             });
             shared.slot.store(slot, std::sync::atomic::Ordering::Release);
-            self.connections[slot] = Some(Connection::new(shared, options, Token(slot)));
+            let conn = Connection::new(shared, options, Token(slot));
+            if let Some(at) = conn.deadline() {
+                self.timers.push(Reverse((at, slot)));
+            }
+            self.connections[slot] = Some(conn);
             self.with(slot, |conn, registry| conn.start(registry));
         }
         for (shared, addresses) in inbox.resolved {
