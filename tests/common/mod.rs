@@ -157,9 +157,10 @@ pub fn server() -> &'static Server {
 
 #[cfg(target_arch = "wasm32")]
 fn server_line() -> String {
-    option_env!("TWINSOCK_TEST_SERVER")
-        .expect("build the browser tests with TWINSOCK_TEST_SERVER set (scripts/test.sh does)")
-        .to_string()
+    let Some(line) = option_env!("TWINSOCK_TEST_SERVER") else {
+        panic!("build the browser tests with TWINSOCK_TEST_SERVER set (scripts/test.sh does)");
+    };
+    line.to_string()
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -169,8 +170,9 @@ fn server_line() -> String {
     }
     // Start one for this test binary; it exits when our end of its stdin closes (when this
     // process ends), so it never outlives the tests.
-    let exe = option_env!("CARGO_BIN_EXE_test-server")
-        .expect("run the tests with --features test-server, or set TWINSOCK_TEST_SERVER");
+    let Some(exe) = option_env!("CARGO_BIN_EXE_test-server") else {
+        panic!("run the tests with --features test-server, or set TWINSOCK_TEST_SERVER");
+    };
     let mut child = std::process::Command::new(exe)
         .arg("--exit-on-stdin-eof")
         .stdin(std::process::Stdio::piped())
@@ -183,7 +185,9 @@ fn server_line() -> String {
         &mut line,
     )
     .expect("read the test server's address line");
-    std::mem::forget(child.stdin.take());
+    // Kept (with its stdin open) for the life of this process.
+    static CHILD: std::sync::OnceLock<std::sync::Mutex<std::process::Child>> = std::sync::OnceLock::new();
+    let _ = CHILD.set(std::sync::Mutex::new(child));
     line.trim().to_string()
 }
 
