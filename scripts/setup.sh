@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need, skipping what is already present:
+# the wasm32 target, rustfmt and clippy, wasm-bindgen-cli at the exact version Cargo.toml pins,
+# and (with --browser) Debian's chromium and chromedriver.
+# Sourced by the other scripts (`source scripts/setup.sh`), or run on its own.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+ensure_rust() {
+    rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+    rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+    rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+}
+
+# The wasm-bindgen version pinned in Cargo.toml (`wasm-bindgen = "=X.Y.Z"`).
+pinned_wasm_bindgen() {
+    sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' Cargo.toml
+}
+
+ensure_wasm_bindgen() {
+    local want have
+    want=$(pinned_wasm_bindgen)
+    have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+    if [ "$have" != "$want" ] || ! command -v wasm-bindgen-test-runner >/dev/null; then
+        say "installing wasm-bindgen-cli $want (have: ${have:-none}; takes a few minutes)"
+        # No --locked: its lock file pins a crate version this registry does not have.
+        cargo install wasm-bindgen-cli --version "$want" --force
+    fi
+}
+
+ensure_browser() {
+    if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+        say "installing chromium and chromedriver (apt)"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+    fi
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    ensure_rust
+    ensure_wasm_bindgen
+    [ "${1:-}" = "--browser" ] && ensure_browser
+    say "tools ready"
+fi

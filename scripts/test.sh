@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs, then formatting, clippy (native and wasm32),
+# the behaviour suite natively and in headless Chromium against the test server, the hello
+# example, and the Autobahn|Testsuite run against the native client. Exits non-zero on any
+# failure.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/setup.sh
+
+ensure_rust
+ensure_wasm_bindgen
+ensure_browser
+
+say "cargo fmt --check"
+cargo fmt --all -- --check
+
+say "clippy (native)"
+cargo clippy --all-targets --features test-server -- -D warnings
+say "clippy (wasm32)"
+cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
+
+say "starting the test server"
+cargo build --quiet --features test-server --bin test-server
+logs=target/test-logs
+mkdir -p "$logs"
+server_pid=""
+stop_server() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true; }
+trap stop_server EXIT
+coproc SERVER { exec target/debug/test-server 2>"$logs/test-server.log"; }
+server_pid=$SERVER_PID
+if ! read -r -t 30 line <&"${SERVER[0]}"; then
+    echo "the test server did not start; its log:" >&2
+    cat "$logs/test-server.log" >&2
+    exit 1
+fi
+export TWINSOCK_TEST_SERVER="$line"
+say "test server (pid $server_pid): $line"
+
+say "native tests"
+cargo test --features test-server 2>&1 | tee "$logs/native.txt"
+
+say "browser tests (headless Chromium)"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+CHROMEDRIVER=$(command -v chromedriver) \
+WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-120} \
+    cargo test --target wasm32-unknown-unknown 2>&1 | tee "$logs/browser.txt"
+
+# The parity suite is one file run on both targets: count what each run executed.
+parity_passed() {
+    awk '/Running tests\/parity.rs/{on=1;next} /Running /{on=0} on' "$1" | grep -cE '^test .* \.\.\. ok$' || true
+}
+native_parity=$(parity_passed "$logs/native.txt")
+browser_parity=$(parity_passed "$logs/browser.txt")
+say "parity suite: $native_parity passed natively, $browser_parity passed in Chromium"
+if [ "$native_parity" -ne "$browser_parity" ] || [ "$native_parity" -lt 30 ]; then
+    echo "the parity suite must run the same tests (at least 30) on both targets" >&2
+    exit 1
+fi
+
+stop_server
+say "the hello example"
+scripts/check-hello.sh
+
+say "Autobahn|Testsuite (native client)"
+scripts/autobahn.sh
+
+say "all tests passed"
