@@ -19,6 +19,10 @@ cargo clippy --all-targets --features test-server -- -D warnings
 say "clippy (wasm32)"
 cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
 
+say "docs (native and wasm32)"
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --target wasm32-unknown-unknown
+
 say "starting the test server"
 cargo build --quiet --features test-server --bin test-server
 logs=target/test-logs

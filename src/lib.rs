@@ -23,8 +23,8 @@
 //! # }
 //! ```
 //!
-//! [`WebSocket`] is the current target's backend: [`NativeWebSocket`] natively,
-//! [`BrowserWebSocket`] on wasm32. Both are reachable by name where they compile.
+//! [`WebSocket`] is the current target's backend: `NativeWebSocket` natively,
+//! `BrowserWebSocket` on wasm32. Each is also reachable by that name where it compiles.
 
 mod error;
 mod event;

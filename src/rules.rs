@@ -294,6 +294,8 @@ mod tests {
         assert_eq!(href("ws://[0:0::1]:9000/x"), "ws://[::1]:9000/x");
         assert_eq!(href("ws://h:/"), "ws://h/");
         assert_eq!(href("ws://h/é"), "ws://h/%C3%A9");
+        // After a special scheme, any number of slashes comes before the host.
+        assert_eq!(href("ws:///x"), "ws://x/");
     }
 
     #[test]
@@ -312,7 +314,11 @@ mod tests {
             Error::InvalidUrl(UrlError::InvalidHost(_))
         ));
         assert!(matches!(
-            err("ws:///x"),
+            err("ws://"),
+            Error::InvalidUrl(UrlError::InvalidHost(_))
+        ));
+        assert!(matches!(
+            err("ws://:80/"),
             Error::InvalidUrl(UrlError::InvalidHost(_))
         ));
         assert!(matches!(

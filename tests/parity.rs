@@ -39,6 +39,27 @@ parity_test!(url_drops_default_ports_and_fills_empty_path, {
             format!("WS://127.0.0.1:{port}/a/../b?q=1"),
             format!("ws://127.0.0.1:{port}/b?q=1"),
         ),
+        (
+            format!("ws:///127.0.0.1:{port}/x"),
+            format!("ws://127.0.0.1:{port}/x"),
+        ),
+        (
+            format!("ws://LOCALHOST:{port}\\a\\.\\b"),
+            format!("ws://localhost:{port}/a/b"),
+        ),
+        (
+            format!("ws://127.0.0.1:{port}/a b/é?x=1 2&y=\"'"),
+            format!("ws://127.0.0.1:{port}/a%20b/%C3%A9?x=1%202&y=%22%27"),
+        ),
+        (
+            format!("  ws://127.0.0.1:{port}/t\tab  "),
+            format!("ws://127.0.0.1:{port}/tab"),
+        ),
+        (format!("ws://[::1]:{port}/v6"), format!("ws://[::1]:{port}/v6")),
+        (
+            format!("ws://127.0.0.1:0{port}/zero"),
+            format!("ws://127.0.0.1:{port}/zero"),
+        ),
     ];
     for (input, expected) in cases {
         let socket = WebSocket::open(&input).expect(&input);

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Autobahn|Testsuite against twinsock's native client.
+#
+#   scripts/autobahn.sh            run every case and compare with autobahn/expected-client.json
+#   scripts/autobahn.sh --update   run every case and rewrite autobahn/expected-client.json
+#
+# Installs Autobahn (Python 2.7.18 through pyenv, in target/autobahn-tools/) when it is not there
+# yet, starts `wstest -m fuzzingserver` on 127.0.0.1 (config: autobahn/fuzzingserver.json, with
+# a free port put in), runs `examples/autobahn_client.rs` against it, stops the server, and
+# checks each case's `behavior` and `behaviorClose` in target/autobahn/reports/index.json.
+# Fails when a case differs from the expected file or any case FAILED. Without Python 2.7.18
+# it says Autobahn is skipped, and why, and exits 0.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+UPDATE=0
+case "${1:-}" in
+  "") ;;
+  --update) UPDATE=1 ;;
+  *) echo "usage: scripts/autobahn.sh [--update]" >&2; exit 2 ;;
+esac
+
+AUTOBAHN_VERSION=25.10.1
+TOOLS=target/autobahn-tools
+VENV=$TOOLS/venv
+WORK=target/autobahn
+REPORTS=$WORK/reports
+EXPECTED=autobahn/expected-client.json
+AGENT=twinsock
+
+# --- Python 2.7.18 --------------------------------------------------------------------------
+if command -v pyenv >/dev/null 2>&1; then
+  PYENV_DIR=$(pyenv root)
+else
+  PYENV_DIR=${PYENV_ROOT:-$HOME/.pyenv}
+fi
+PY2=$PYENV_DIR/versions/2.7.18/bin/python2.7
+if [[ ! -x $PY2 ]]; then
+  echo "autobahn client: SKIPPED: Autobahn|Testsuite needs Python 2.7.18, not found at $PY2 (install it with pyenv)"
+  exit 0
+fi
+
+# --- Autobahn|Testsuite, installed once into target/autobahn-tools --------------------------
+autobahn_ready() {
+  [[ -x $VENV/bin/python ]] &&
+    [[ $("$VENV/bin/python" -c 'import autobahntestsuite; print(autobahntestsuite.__version__)' 2>/dev/null |
+      tail -n 1) == "$AUTOBAHN_VERSION" ]]
+}
+if ! autobahn_ready; then
+  echo "autobahn client: installing Autobahn|Testsuite $AUTOBAHN_VERSION into $TOOLS"
+  rm -rf "$TOOLS"
+  mkdir -p "$TOOLS"
+  "$PY2" -m pip install --disable-pip-version-check -q --target "$TOOLS/virtualenv-pkg" "virtualenv<20.22"
+  PYTHONPATH=$TOOLS/virtualenv-pkg "$PY2" -m virtualenv -q "$VENV"
+  "$VENV/bin/pip" install --disable-pip-version-check -q "autobahntestsuite==$AUTOBAHN_VERSION"
+  autobahn_ready || { echo "autobahn client: Autobahn|Testsuite install failed" >&2; exit 1; }
+fi
+
+# --- the client, built before the server starts ---------------------------------------------
+cargo build --release --example autobahn_client
+
+# --- the fuzzing server on a free loopback port ---------------------------------------------
+rm -rf "$WORK"
+mkdir -p "$WORK"
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+SPEC=$WORK/fuzzingserver.json
+python3 - "$PORT" "$SPEC" <<'PY'
+import json, sys
+port, out = sys.argv[1], sys.argv[2]
+with open("autobahn/fuzzingserver.json") as f:
+    spec = json.load(f)
+spec["url"] = "ws://127.0.0.1:%s" % port
+with open(out, "w") as f:
+    json.dump(spec, f, indent=2)
+PY
+
+SERVER_PID=
+stop_server() {
+  if [[ -n $SERVER_PID ]]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+  fi
+}
+trap stop_server EXIT
+
+"$VENV/bin/python" scripts/autobahn_wstest.py -m fuzzingserver -s "$SPEC" -u 0 >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+
+listening() {
+  python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.5).close()' \
+    "$PORT" 2>/dev/null
+}
+for _ in $(seq 300); do
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    echo "autobahn client: the fuzzing server exited; its log:" >&2
+    cat "$WORK/server.log" >&2
+    exit 1
+  fi
+  listening && break
+  sleep 0.1
+done
+if ! listening; then
+  echo "autobahn client: the fuzzing server is not listening on 127.0.0.1:$PORT after 30 s; its log:" >&2
+  cat "$WORK/server.log" >&2
+  exit 1
+fi
+
+# --- every case -----------------------------------------------------------------------------
+STARTED=$SECONDS
+set +e
+cargo run --release --quiet --example autobahn_client -- "ws://127.0.0.1:$PORT"
+CLIENT_STATUS=$?
+set -e
+ELAPSED=$((SECONDS - STARTED))
+stop_server
+echo "autobahn client: run took ${ELAPSED} s (server log: $WORK/server.log)"
+
+if [[ ! -f $REPORTS/index.json ]]; then
+  echo "autobahn client: no report at $REPORTS/index.json (the client exited with $CLIENT_STATUS)" >&2
+  exit 1
+fi
+
+# --- the check ------------------------------------------------------------------------------
+python3 - "$REPORTS" "$EXPECTED" "$AGENT" "$UPDATE" "$CLIENT_STATUS" <<'PY'
+import json, os, sys
+from collections import Counter
+
+reports, expected_path, agent, update, client_status = sys.argv[1:6]
+update, client_status = update == "1", int(client_status)
+BEHAVIORS = ["OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED"]
+GOOD_CLOSE = {"OK", "INFORMATIONAL", "UNIMPLEMENTED"}
+
+
+def case_key(case):
+    return [int(part) for part in case.split(".")]
+
+
+with open(os.path.join(reports, "index.json")) as f:
+    index = json.load(f)
+if agent not in index:
+    sys.exit("autobahn client: no results for agent %r in the report (agents: %s)" % (agent, sorted(index)))
+actual = {
+    case: {"behavior": r["behavior"], "behaviorClose": r["behaviorClose"]} for case, r in index[agent].items()
+}
+
+counts = Counter(r["behavior"] for r in actual.values())
+close_counts = Counter(r["behaviorClose"] for r in actual.values())
+names = BEHAVIORS + sorted(set(counts) - set(BEHAVIORS))
+print(
+    "autobahn client: %d cases, %s; closing: %s"
+    % (
+        len(actual),
+        ", ".join("%d %s" % (counts[n], n) for n in names),
+        ", ".join("%d %s" % (n, b) for b, n in sorted(close_counts.items())),
+    )
+)
+
+failed = sorted(
+    (c for c, r in actual.items() if r["behavior"] == "FAILED" or r["behaviorClose"] not in GOOD_CLOSE),
+    key=case_key,
+)
+problems = []
+for case in failed:
+    with open(os.path.join(reports, index[agent][case]["reportfile"])) as f:
+        detail = json.load(f)
+    problems.append(
+        "  %s: behavior %s, close %s\n    description: %s\n    expectation: %s\n    result: %s\n"
+        "    close result: %s\n    report: %s"
+        % (
+            case,
+            actual[case]["behavior"],
+            actual[case]["behaviorClose"],
+            detail.get("description", "").replace("\n", " "),
+            detail.get("expectation", "").replace("\n", " "),
+            detail.get("result", ""),
+            detail.get("resultClose", ""),
+            os.path.join(reports, index[agent][case]["reportfile"]),
+        )
+    )
+if problems:
+    print("autobahn client: %d case(s) FAILED:" % len(failed))
+    print("\n".join(problems))
+if client_status != 0:
+    print("autobahn client: the client exited with status %d (see above)" % client_status)
+
+if update:
+    if failed or client_status != 0:
+        sys.exit("autobahn client: not updating %s: fix the failures first" % expected_path)
+    lines = [
+        '  "%s": {"behavior": "%s", "behaviorClose": "%s"}' % (c, actual[c]["behavior"], actual[c]["behaviorClose"])
+        for c in sorted(actual, key=case_key)
+    ]
+    with open(expected_path, "w") as f:
+        f.write("{\n" + ",\n".join(lines) + "\n}\n")
+    print("autobahn client: wrote %s (%d cases)" % (expected_path, len(actual)))
+    sys.exit(0)
+
+if not os.path.exists(expected_path):
+    sys.exit("autobahn client: %s is missing; make it with scripts/autobahn.sh --update" % expected_path)
+with open(expected_path) as f:
+    expected = json.load(f)
+diffs = []
+for case in sorted(set(expected) | set(actual), key=case_key):
+    want, got = expected.get(case), actual.get(case)
+    if want != got:
+        show = lambda r: "absent" if r is None else "%s/%s" % (r["behavior"], r["behaviorClose"])
+        diffs.append("  %s: expected %s, got %s" % (case, show(want), show(got)))
+if diffs:
+    print("autobahn client: %d case(s) differ from %s (behavior/behaviorClose):" % (len(diffs), expected_path))
+    print("\n".join(diffs))
+if diffs or failed or client_status != 0:
+    sys.exit(1)
+print("autobahn client: all %d cases match %s" % (len(actual), expected_path))
+PY
