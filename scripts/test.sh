@@ -49,15 +49,18 @@ CHROMEDRIVER=$(command -v chromedriver) \
 WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-120} \
     cargo test --target wasm32-unknown-unknown 2>&1 | tee "$logs/browser.txt"
 
-# The parity suite is one file run on both targets: count what each run executed.
+# The parity suite is one file run on both targets: list the tests each run passed (from its
+# "Running tests/parity.rs" line to its result line) and require the same list on both.
 parity_passed() {
-    awk '/Running tests\/parity.rs/{on=1;next} /Running /{on=0} on' "$1" | grep -cE '^test .* \.\.\. ok$' || true
+    awk '/Running tests\/parity.rs/{on=1;next} on && /^test result:/{exit} on && /^test .* \.\.\. ok$/{print $2}' "$1" | sort
 }
-native_parity=$(parity_passed "$logs/native.txt")
-browser_parity=$(parity_passed "$logs/browser.txt")
+parity_passed "$logs/native.txt" >"$logs/parity-native.txt"
+parity_passed "$logs/browser.txt" >"$logs/parity-browser.txt"
+native_parity=$(wc -l <"$logs/parity-native.txt")
+browser_parity=$(wc -l <"$logs/parity-browser.txt")
 say "parity suite: $native_parity passed natively, $browser_parity passed in Chromium"
-if [ "$native_parity" -ne "$browser_parity" ] || [ "$native_parity" -lt 30 ]; then
-    echo "the parity suite must run the same tests (at least 30) on both targets" >&2
+if ! diff "$logs/parity-native.txt" "$logs/parity-browser.txt" || [ "$native_parity" -lt 30 ]; then
+    echo "the parity suite must pass the same tests (at least 30) on both targets" >&2
     exit 1
 fi
 

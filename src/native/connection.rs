@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
@@ -14,12 +14,13 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tungstenite::{Error as WsError, Message as WsMessage, WebSocket};
 
-use super::handshake::{Accepted, ClientHandshake, RequestOptions};
+use super::handshake::{Accepted, ClientHandshake};
 use super::shared::Shared;
 use super::tls;
 use super::transport::{Counted, Transport};
 use crate::event::{CloseEvent, Event, Message, ReadyState};
 use crate::rules::WsUrl;
+use crate::socket::WebSocketBuilder;
 use crate::FailureCause;
 
 /// How many messages one connection may read before the I/O thread turns to the others.
@@ -31,16 +32,11 @@ pub(crate) const DROP_CLOSE_CODE: u16 = 1001;
 /// The reason tungstenite puts in its answer to a close frame with a reserved code.
 const RESERVED_CODE_REPLY: &str = "Protocol violation";
 
-/// What the native backend needs to open a connection, validated.
+/// What the native backend needs to open a connection: the parsed URL and the validated
+/// options.
 pub(crate) struct ConnectOptions {
     pub(crate) url: WsUrl,
-    pub(crate) protocols: Vec<String>,
-    pub(crate) origin: Option<String>,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) root_certificates: Vec<Vec<u8>>,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) close_timeout: Duration,
-    pub(crate) max_message_size: Option<usize>,
+    pub(crate) builder: WebSocketBuilder,
 }
 
 /// The phases in which the WebSocket is up, for [`Connection::pump`].
@@ -108,7 +104,7 @@ pub(crate) enum Next {
 
 impl Connection {
     pub(crate) fn new(shared: Arc<Shared>, options: ConnectOptions, token: Token) -> Self {
-        let deadline = Some(Instant::now() + options.connect_timeout);
+        let deadline = Some(Instant::now() + options.builder.connect_timeout);
         Self {
             shared,
             options,
@@ -229,7 +225,7 @@ impl Connection {
     fn start_handshake(&mut self, tcp: TcpStream) {
         let _ = tcp.set_nodelay(true);
         let transport = if self.options.url.secure {
-            match tls::client_session(&self.options.url.host, &self.options.root_certificates) {
+            match tls::client_session(&self.options.url.host, &self.options.builder.root_certificates) {
                 Ok(session) => Transport::Tls(Box::new(StreamOwned::new(session, tcp))),
                 Err(cause) => return self.fail(cause),
             }
@@ -237,14 +233,7 @@ impl Connection {
             Transport::Plain(tcp)
         };
         let options = &self.options;
-        let handshake = ClientHandshake::new(
-            &options.url,
-            RequestOptions {
-                protocols: &options.protocols,
-                origin: options.origin.as_deref(),
-                headers: &options.headers,
-            },
-        );
+        let handshake = ClientHandshake::new(&options.url, &options.builder);
         self.drive_handshake(Counted::new(transport), handshake);
     }
 
@@ -266,8 +255,8 @@ impl Connection {
         stream.take_written();
         let config = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER_SIZE)
-            .max_message_size(self.options.max_message_size)
-            .max_frame_size(self.options.max_message_size);
+            .max_message_size(self.options.builder.max_message_size)
+            .max_frame_size(self.options.builder.max_message_size);
         let ws = WebSocket::from_partially_read(stream, accepted.tail, Role::Client, Some(config));
         let _ = self.shared.protocol.set(accepted.protocol);
         if !self.shared.transition(ReadyState::Connecting, ReadyState::Open) {
@@ -346,7 +335,7 @@ impl Connection {
     /// The close event is out: flush our answer and wait (bounded) for the server's EOF.
     fn drain(&mut self, mut ws: WebSocket<Counted>) -> Next {
         self.flush(&mut ws);
-        self.deadline = Some(Instant::now() + self.options.close_timeout);
+        self.deadline = Some(Instant::now() + self.options.builder.close_timeout);
         self.phase = Phase::Draining(ws);
         Next::Wait
     }
@@ -484,7 +473,7 @@ impl Connection {
                     });
                     let _ = ws.close(frame);
                     self.account(&mut ws);
-                    self.deadline = Some(Instant::now() + self.options.close_timeout);
+                    self.deadline = Some(Instant::now() + self.options.builder.close_timeout);
                     self.phase = Phase::Closing(ws);
                     // The answer may already be waiting.
                     return Next::Again;

@@ -10,18 +10,12 @@ use tungstenite::handshake::derive_accept_key;
 
 use super::tls;
 use crate::rules::WsUrl;
+use crate::socket::WebSocketBuilder;
 use crate::FailureCause;
 
 /// The largest handshake answer accepted.
 const MAX_RESPONSE_BYTES: usize = 16 * 1024;
 const MAX_HEADERS: usize = 64;
-
-/// What the request carries besides the URL.
-pub(crate) struct RequestOptions<'a> {
-    pub(crate) protocols: &'a [String],
-    pub(crate) origin: Option<&'a str>,
-    pub(crate) headers: &'a [(String, String)],
-}
 
 /// A handshake in progress over a non-blocking stream.
 pub(crate) struct ClientHandshake {
@@ -41,8 +35,9 @@ pub(crate) struct Accepted {
 }
 
 impl ClientHandshake {
-    /// Prepares the request for `url`, with a fresh key.
-    pub(crate) fn new(url: &WsUrl, options: RequestOptions<'_>) -> Self {
+    /// Prepares the request for `url` with the subprotocols, `Origin` and headers of
+    /// `options`, and a fresh key.
+    pub(crate) fn new(url: &WsUrl, options: &WebSocketBuilder) -> Self {
         let key = generate_key();
         let mut request = format!(
             "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
@@ -59,10 +54,10 @@ impl ClientHandshake {
         if !options.protocols.is_empty() {
             header("Sec-WebSocket-Protocol", &options.protocols.join(", "));
         }
-        if let Some(origin) = options.origin {
+        if let Some(origin) = &options.origin {
             header("Origin", origin);
         }
-        for (name, value) in options.headers {
+        for (name, value) in &options.headers {
             header(name, value);
         }
         request.push_str("\r\n");
@@ -71,7 +66,7 @@ impl ClientHandshake {
             written: 0,
             response: Vec::new(),
             accept: derive_accept_key(key.as_bytes()),
-            protocols: options.protocols.to_vec(),
+            protocols: options.protocols.clone(),
         }
     }
 

@@ -101,16 +101,7 @@ impl Socket for NativeWebSocket {
             check_header(name, value)?;
         }
         let shared = Arc::new(Shared::new(url.href.clone()));
-        let options = ConnectOptions {
-            url,
-            protocols: builder.protocols,
-            origin: builder.origin,
-            headers: builder.headers,
-            root_certificates: builder.root_certificates,
-            connect_timeout: builder.connect_timeout,
-            close_timeout: builder.close_timeout,
-            max_message_size: builder.max_message_size,
-        };
+        let options = ConnectOptions { url, builder };
         Reactor::get().open(shared.clone(), options);
         Ok(Self { shared })
     }
