@@ -336,8 +336,9 @@ impl Connection {
     fn drain(&mut self, mut ws: WebSocket<Counted>) -> Next {
         self.flush(&mut ws);
         self.deadline = Some(Instant::now() + self.options.builder.close_timeout);
-        self.phase = Phase::Draining(ws);
-        Next::Wait
+        // Readiness is edge-triggered: the server's EOF may have come with its close frame,
+        // so read on until the socket would block.
+        self.pump(ws, Stage::Draining)
     }
 
     /// A read or write failed in `stage`: the peer vanished, broke the protocol, or sent too

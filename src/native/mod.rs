@@ -169,3 +169,107 @@ impl Drop for NativeWebSocket {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+    use std::sync::{Arc, Weak};
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::CloseEvent;
+
+    /// A one-connection echo server on loopback; returns its URL.
+    fn echo_server() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("ws://{}/", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut ws = tungstenite::accept(stream).unwrap();
+            while let Ok(message) = ws.read() {
+                if message.is_text() || message.is_binary() {
+                    let _ = ws.send(message);
+                }
+            }
+        });
+        url
+    }
+
+    /// Waits (at most 10 s) until nothing but `weak` refers to the socket's state.
+    fn released(weak: &Weak<Shared>) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while weak.strong_count() > 0 {
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::yield_now();
+        }
+        true
+    }
+
+    #[test]
+    fn dropping_an_open_socket_frees_its_connection() {
+        let socket = NativeWebSocket::open(&echo_server()).unwrap();
+        assert_eq!(
+            futures::executor::block_on(socket.next_event()),
+            Some(Event::Open)
+        );
+        socket.send_text("x").unwrap();
+        let started = Instant::now();
+        let weak = Arc::downgrade(&socket.shared);
+        drop(socket);
+        assert!(
+            released(&weak),
+            "the I/O thread still holds the connection after the drop"
+        );
+        assert!(
+            started.elapsed() < crate::DEFAULT_CLOSE_TIMEOUT / 2,
+            "released only after {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_closed_socket_frees_its_connection_once_the_server_hangs_up() {
+        let socket = NativeWebSocket::open(&echo_server()).unwrap();
+        assert_eq!(
+            futures::executor::block_on(socket.next_event()),
+            Some(Event::Open)
+        );
+        socket.close(Some(1000), None).unwrap();
+        let close = futures::executor::block_on(socket.next_event());
+        assert!(
+            matches!(
+                close,
+                Some(Event::Close(CloseEvent {
+                    code: 1000,
+                    was_clean: true,
+                    ..
+                }))
+            ),
+            "{close:?}"
+        );
+        // Released well before the close timeout: at the server's EOF.
+        let started = Instant::now();
+        let weak = Arc::downgrade(&socket.shared);
+        drop(socket);
+        assert!(released(&weak), "the I/O thread still holds the connection");
+        assert!(
+            started.elapsed() < crate::DEFAULT_CLOSE_TIMEOUT / 2,
+            "released only after {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn dropping_a_connecting_socket_frees_its_connection() {
+        let socket = NativeWebSocket::open(&echo_server()).unwrap();
+        let weak = Arc::downgrade(&socket.shared);
+        drop(socket);
+        assert!(
+            released(&weak),
+            "the I/O thread still holds the connection after the drop"
+        );
+    }
+}
