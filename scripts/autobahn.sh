@@ -52,7 +52,7 @@ if ! autobahn_ready; then
   mkdir -p "$TOOLS"
   "$PY2" -m pip install --disable-pip-version-check -q --target "$TOOLS/virtualenv-pkg" "virtualenv<20.22"
   PYTHONPATH=$TOOLS/virtualenv-pkg "$PY2" -m virtualenv -q "$VENV"
-  "$VENV/bin/pip" install --disable-pip-version-check -q "autobahntestsuite==$AUTOBAHN_VERSION"
+  "$VENV/bin/pip" install --disable-pip-version-check --no-python-version-warning -q "autobahntestsuite==$AUTOBAHN_VERSION"
   autobahn_ready || { echo "autobahn client: Autobahn|Testsuite install failed" >&2; exit 1; }
 fi
 
@@ -91,7 +91,8 @@ listening() {
   python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.5).close()' \
     "$PORT" 2>/dev/null
 }
-for _ in $(seq 300); do
+DEADLINE=$((SECONDS + 30))
+while ((SECONDS < DEADLINE)); do
   if ! kill -0 "$SERVER_PID" 2>/dev/null; then
     echo "autobahn client: the fuzzing server exited; its log:" >&2
     cat "$WORK/server.log" >&2
@@ -184,27 +185,53 @@ if problems:
 if client_status != 0:
     print("autobahn client: the client exited with status %d (see above)" % client_status)
 
+NOTE = (
+    "Autobahn|Testsuite fuzzingserver results for twinsock's native client, checked by "
+    "scripts/autobahn.sh. A case whose value is a list accepts any of its members: in 3.2-3.4, "
+    "4.1.3-4.1.5, 4.2.3-4.2.5 and 5.15 a valid message is followed by a protocol violation, and "
+    "whether the echo of the message leaves before the client fails the connection (OK) or not "
+    "(NON-STRICT) depends on thread timing, since the native reactor keeps reading while the "
+    "application handles the message event. scripts/autobahn.sh --update rewrites single values "
+    "from a run and keeps a list when the run's value is one of its members."
+)
+
+
+def allows(rule, value):
+    return value in rule if isinstance(rule, list) else value == rule
+
+
+def matches(want, got):
+    return want is not None and got is not None and all(allows(want.get(k), got[k]) for k in got)
+
+
+def show(r):
+    if r is None:
+        return "absent"
+    return "/".join("|".join(r[k]) if isinstance(r[k], list) else r[k] for k in ("behavior", "behaviorClose"))
+
+
+expected = {}
+if os.path.exists(expected_path):
+    with open(expected_path) as f:
+        expected = json.load(f)["cases"]
+
 if update:
     if failed or client_status != 0:
         sys.exit("autobahn client: not updating %s: fix the failures first" % expected_path)
-    lines = [
-        '  "%s": {"behavior": "%s", "behaviorClose": "%s"}' % (c, actual[c]["behavior"], actual[c]["behaviorClose"])
-        for c in sorted(actual, key=case_key)
-    ]
+    kept = {c: expected[c] if matches(expected.get(c), actual[c]) else actual[c] for c in actual}
+    lines = ['  "%s": %s' % (c, json.dumps(kept[c])) for c in sorted(kept, key=case_key)]
     with open(expected_path, "w") as f:
-        f.write("{\n" + ",\n".join(lines) + "\n}\n")
-    print("autobahn client: wrote %s (%d cases)" % (expected_path, len(actual)))
+        f.write('{\n"agent": "%s",\n"note": %s,\n"cases": {\n' % (agent, json.dumps(NOTE)))
+        f.write(",\n".join(lines) + "\n}\n}\n")
+    print("autobahn client: wrote %s (%d cases)" % (expected_path, len(kept)))
     sys.exit(0)
 
-if not os.path.exists(expected_path):
+if not expected:
     sys.exit("autobahn client: %s is missing; make it with scripts/autobahn.sh --update" % expected_path)
-with open(expected_path) as f:
-    expected = json.load(f)
 diffs = []
 for case in sorted(set(expected) | set(actual), key=case_key):
     want, got = expected.get(case), actual.get(case)
-    if want != got:
-        show = lambda r: "absent" if r is None else "%s/%s" % (r["behavior"], r["behaviorClose"])
+    if not matches(want, got):
         diffs.append("  %s: expected %s, got %s" % (case, show(want), show(got)))
 if diffs:
     print("autobahn client: %d case(s) differ from %s (behavior/behaviorClose):" % (len(diffs), expected_path))
