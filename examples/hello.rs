@@ -1,5 +1,6 @@
 //! The tutorial's first demo, natively: on open, say so and send "My name is John"; print each
 //! message; on close print the code and reason, or "Connection died" when it was not clean.
+//! The logic is `twinsock::hello`, shared with `www/hello.html`.
 //!
 //! `cargo run --example hello -- ws://127.0.0.1:PORT/hello`
 //!
@@ -7,50 +8,20 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
-    use futures::StreamExt;
-    use twinsock::{Event, Message, Socket, WebSocket};
-
     let url = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "ws://127.0.0.1:8080/hello".to_string());
-    let mut socket = match WebSocket::open(&url) {
-        Ok(socket) => socket,
+    let outcome = futures::executor::block_on(twinsock::hello::hello::<twinsock::WebSocket>(&url, |line| {
+        println!("{line}")
+    }));
+    std::process::exit(match outcome {
+        Ok(true) => 0,
+        Ok(false) => 1,
         Err(e) => {
             eprintln!("{e}");
-            std::process::exit(2);
+            2
         }
-    };
-    let clean = futures::executor::block_on(async {
-        while let Some(event) = socket.next().await {
-            match event {
-                Event::Open => {
-                    println!("[open] Connection established");
-                    println!("Sending to server");
-                    socket.send_text("My name is John").expect("the socket is open");
-                }
-                Event::Message(Message::Text(text)) => {
-                    println!("[message] Data received from server: {text}")
-                }
-                Event::Message(Message::Binary(data)) => {
-                    println!("[message] Data received from server: {} bytes", data.len())
-                }
-                Event::Error(cause) => println!("[error] {cause}"),
-                Event::Close(close) if close.was_clean => {
-                    println!(
-                        "[close] Connection closed cleanly, code={} reason={}",
-                        close.code, close.reason
-                    );
-                    return true;
-                }
-                Event::Close(close) => {
-                    println!("[close] Connection died, code={}", close.code);
-                    return false;
-                }
-            }
-        }
-        false
     });
-    std::process::exit(if clean { 0 } else { 1 });
 }
 
 /// In a page, see `www/hello.html`; this example is the native program.

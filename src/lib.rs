@@ -6,7 +6,7 @@
 //! `buffered_amount`, `protocol`, `extensions`, `url`, and the same typed errors.
 //!
 //! ```no_run
-//! use futures_util::StreamExt;
+//! use futures::StreamExt;
 //! use twinsock::{Event, Socket, WebSocket};
 //!
 //! # async fn demo() -> Result<(), twinsock::Error> {
@@ -26,8 +26,10 @@
 //! [`WebSocket`] is the current target's backend: `NativeWebSocket` natively,
 //! `BrowserWebSocket` on wasm32. Each is also reachable by that name where it compiles.
 
+pub mod chat;
 mod error;
 mod event;
+pub mod hello;
 pub mod rules;
 mod socket;
 
@@ -41,6 +43,8 @@ cfg_if::cfg_if! {
     if #[cfg(target_arch = "wasm32")] {
         mod web;
         pub use web::BrowserWebSocket;
+        #[cfg(feature = "www")]
+        pub mod www;
         /// The current target's WebSocket: [`BrowserWebSocket`] on wasm32.
         pub type WebSocket = BrowserWebSocket;
     } else {

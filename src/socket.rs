@@ -4,7 +4,7 @@ use std::future::Future;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_core::Stream;
+use futures::Stream;
 
 use crate::error::{Error, FailureCause};
 use crate::event::{Event, Message, ReadyState};

@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures_core::Stream;
+use futures::Stream;
 use tungstenite::http::{HeaderName, HeaderValue};
 
 use self::connection::ConnectOptions;

@@ -1,0 +1,121 @@
+//! The wasm32 entry points of the `www/` demo pages (feature `www`): each finds its elements
+//! and drives the page from the shared demo code ([`crate::chat`], [`crate::hello`]).
+//! WebSocket URLs are derived from the page's location (`ws://` for `http://`, `wss://` for
+//! `https://`), so the pages work behind any host and port.
+
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Document, Element, HtmlFormElement, HtmlInputElement};
+
+use crate::chat::{Chat, ChatEnd, ChatEvent};
+use crate::BrowserWebSocket;
+
+/// The WebSocket URL of `path` on the server that served the page.
+fn page_url(path: &str) -> Result<String, JsValue> {
+    let location = web_sys::window().ok_or("no window")?.location();
+    let scheme = if location.protocol()? == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
+    Ok(format!("{scheme}://{}{path}", location.host()?))
+}
+
+fn document() -> Result<Document, JsValue> {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or_else(|| "no document".into())
+}
+
+fn element(document: &Document, id: &str) -> Result<Element, JsValue> {
+    document
+        .get_element_by_id(id)
+        .ok_or_else(|| format!("the page has no #{id}").into())
+}
+
+/// A new `<div class="CLASS">` with `text` as its text (never parsed as HTML).
+fn line(document: &Document, class: &str, text: &str) -> Result<Element, JsValue> {
+    let div = document.create_element("div")?;
+    div.set_class_name(class);
+    div.set_text_content(Some(text));
+    Ok(div)
+}
+
+/// Starts the chat page (`www/index.html`): the `publish` form sends its `message` input,
+/// each received message is prepended to `#messages`, `#status` shows the connection's
+/// state, and a last line says how the connection ended.
+#[wasm_bindgen]
+pub fn start_chat_page() -> Result<(), JsValue> {
+    let document = document()?;
+    let status = element(&document, "status")?;
+    let messages = element(&document, "messages")?;
+    let form: HtmlFormElement = document
+        .query_selector("form[name=publish]")?
+        .ok_or("the page has no form named publish")?
+        .dyn_into()?;
+    let input: HtmlInputElement = form
+        .query_selector("input[name=message]")?
+        .ok_or("the publish form has no message input")?
+        .dyn_into()?;
+    let chat = Rc::new(Chat::<BrowserWebSocket>::connect(&page_url("/ws")?).map_err(|e| e.to_string())?);
+    status.set_text_content(Some(chat.status()));
+
+    let sender = chat.clone();
+    let field = input.clone();
+    let on_submit = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+        event.prevent_default();
+        if sender.send(&field.value()).is_ok() {
+            field.set_value("");
+        }
+    });
+    form.set_onsubmit(Some(on_submit.as_ref().unchecked_ref()));
+
+    wasm_bindgen_futures::spawn_local(async move {
+        // The submit handler lives as long as the chat.
+        let _on_submit = on_submit;
+        while let Some(event) = chat.next().await {
+            status.set_text_content(Some(chat.status()));
+            let shown = match event {
+                ChatEvent::Connected => continue,
+                ChatEvent::Line(text) => line(&document, "message", &text),
+                ChatEvent::Ended(end) => {
+                    input.set_disabled(true);
+                    let class = if matches!(end, ChatEnd::Closed { .. }) {
+                        "closed"
+                    } else {
+                        "died"
+                    };
+                    line(&document, class, &format!("— {end}"))
+                }
+            };
+            if let Ok(shown) = shown {
+                let _ = messages.prepend_with_node_1(&shown);
+            }
+        }
+        form.set_onsubmit(None);
+    });
+    Ok(())
+}
+
+/// Starts the hello page (`www/hello.html`): the tutorial's first demo against `/hello`, each
+/// line appended to `#log` and written to the console.
+#[wasm_bindgen]
+pub fn start_hello_page() -> Result<(), JsValue> {
+    let document = document()?;
+    let log = element(&document, "log")?;
+    let url = page_url("/hello")?;
+    wasm_bindgen_futures::spawn_local(async move {
+        let show = |text: &str| {
+            web_sys::console::log_1(&text.into());
+            if let Ok(shown) = line(&document, "line", text) {
+                let _ = log.append_with_node_1(&shown);
+            }
+        };
+        if let Err(e) = crate::hello::hello::<BrowserWebSocket>(&url, show).await {
+            web_sys::console::error_1(&e.to_string().into());
+        }
+    });
+    Ok(())
+}
