@@ -1,17 +1,16 @@
 #!/usr/bin/env bash
-# The demo. Until the chat demo lands, it runs the tutorial's first demo: the `hello` example
-# (native) against the test server's /hello route, which answers like the tutorial's server.
+# The demo: builds the web pages' wasm package (pkg/) and the chat server, then runs the
+# server on http://127.0.0.1:8080/ (set TWINSOCK_DEMO_LISTEN to change it). Open the printed
+# URL in two browser tabs and run `cargo run --bin chat` in a terminal: all three talk.
+# Ctrl-C stops the server (it closes every client with 1001).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
 ensure_rust
-
-cargo build --quiet --release --features test-server --bin test-server --example hello
-server_pid=""
-trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true' EXIT
-coproc SERVER { exec target/release/test-server 2>/dev/null; }
-server_pid=$SERVER_PID
-read -r -t 30 line <&"${SERVER[0]}"
-ws=$(sed 's/.*ws=\([^ ]*\) .*/\1/' <<<"$line")
-say "test server on $ws (pid $server_pid)"
-target/release/examples/hello "ws://$ws/hello"
+build_www
+say "building the chat server and the terminal client"
+cargo build --quiet --release --features chat-server --bin chat-server --bin chat
+listen=${TWINSOCK_DEMO_LISTEN:-127.0.0.1:8080}
+say "chat page:  http://$listen/   (hello demo: http://$listen/hello.html)"
+say "terminal:   target/release/chat ws://$listen/ws"
+exec target/release/chat-server --listen "$listen"

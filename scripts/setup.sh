@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, skipping what is already present:
 # the wasm32 target, rustfmt and clippy, wasm-bindgen-cli at the exact version Cargo.toml pins,
-# and (with --browser) Debian's chromium and chromedriver.
+# wasm-pack, the npm packages of package-lock.json, and Debian's chromium and chromedriver.
 # Sourced by the other scripts (`source scripts/setup.sh`), or run on its own.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -39,6 +39,34 @@ ensure_browser() {
         $sudo apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
     fi
+}
+
+ensure_wasm_pack() {
+    if ! command -v wasm-pack >/dev/null; then
+        say "installing wasm-pack (takes a few minutes)"
+        cargo install wasm-pack --locked
+    fi
+}
+
+# npm packages from package-lock.json: binaryen (a wasm-opt that works with current
+# wasm-bindgen; Debian's does not), playwright-core and ws. Reinstalled when the lock changes.
+ensure_npm() {
+    if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.twinsock-lock; then
+        say "installing npm packages"
+        npm ci --no-audit --no-fund --loglevel=error
+        cp package-lock.json node_modules/.twinsock-lock
+    fi
+    export PATH="$PWD/node_modules/.bin:$PATH"
+}
+
+# Builds the web pages' wasm package into pkg/ (wasm-pack, release, wasm-opt -Oz).
+build_www() {
+    ensure_wasm_pack
+    ensure_wasm_bindgen
+    ensure_npm
+    say "building the wasm package (pkg/)"
+    wasm-pack build --target web --release --no-typescript --no-pack --mode no-install --out-dir pkg \
+        -- --features www
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, then formatting, clippy (native and wasm32),
-# the behaviour suite natively and in headless Chromium against the test server, the hello
-# example, and the Autobahn|Testsuite run against the native client. Exits non-zero on any
+# the behaviour suite natively and in headless Chromium against the test server, the chat
+# code and servers, the hello example, the end-to-end chat tests (real browsers and
+# processes), and the Autobahn|Testsuite run against the native client. Exits non-zero on any
 # failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -10,18 +11,28 @@ source scripts/setup.sh
 ensure_rust
 ensure_wasm_bindgen
 ensure_browser
+ensure_npm
 
 say "cargo fmt --check"
 cargo fmt --all -- --check
 
 say "clippy (native)"
-cargo clippy --all-targets --features test-server -- -D warnings
+cargo clippy --all-targets --features test-server,chat-server -- -D warnings
 say "clippy (wasm32)"
-cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
+cargo clippy --all-targets --target wasm32-unknown-unknown --features www -- -D warnings
 
 say "docs (native and wasm32)"
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps
-RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --target wasm32-unknown-unknown
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --target wasm32-unknown-unknown --features www
+
+say "the library alone depends on no server stack"
+for target in "" "--target wasm32-unknown-unknown"; do
+    # shellcheck disable=SC2086
+    if cargo tree -e normal --prefix none $target | grep -E '^(axum|tokio|tower|hyper) '; then
+        echo "the library's default build pulls in a server stack ($target)" >&2
+        exit 1
+    fi
+done
 
 say "starting the test server"
 cargo build --quiet --features test-server --bin test-server
@@ -41,7 +52,7 @@ export TWINSOCK_TEST_SERVER="$line"
 say "test server (pid $server_pid): $line"
 
 say "native tests"
-cargo test --features test-server 2>&1 | tee "$logs/native.txt"
+cargo test --features test-server,chat-server 2>&1 | tee "$logs/native.txt"
 
 say "browser tests (headless Chromium)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
@@ -67,6 +78,9 @@ fi
 stop_server
 say "the hello example"
 scripts/check-hello.sh
+
+say "end-to-end: the chat in real browsers and processes"
+scripts/e2e.sh
 
 say "Autobahn|Testsuite (native client)"
 scripts/autobahn.sh

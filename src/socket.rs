@@ -92,6 +92,7 @@ pub struct WebSocketBuilder {
     pub(crate) connect_timeout: Duration,
     pub(crate) close_timeout: Duration,
     pub(crate) max_message_size: Option<usize>,
+    pub(crate) keepalive: Option<(Duration, Duration)>,
 }
 
 /// The default connect timeout (native): DNS, TCP, TLS and the handshake together.
@@ -113,6 +114,7 @@ impl WebSocketBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             max_message_size: Some(DEFAULT_MAX_MESSAGE_SIZE),
+            keepalive: None,
         }
     }
 
@@ -166,6 +168,15 @@ impl WebSocketBuilder {
     /// [`DEFAULT_MAX_MESSAGE_SIZE`].
     pub fn max_message_size(mut self, max: Option<usize>) -> Self {
         self.max_message_size = max;
+        self
+    }
+
+    /// Detects a peer that went silent without closing: after `ping_interval` with nothing
+    /// received, a ping is sent; if nothing arrives within `pong_timeout` of it, the
+    /// connection fails (an error event, then close 1006). Native only (browsers keep their
+    /// own); off by default.
+    pub fn keepalive(mut self, ping_interval: Duration, pong_timeout: Duration) -> Self {
+        self.keepalive = Some((ping_interval, pong_timeout));
         self
     }
 

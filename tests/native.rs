@@ -170,6 +170,51 @@ fn close_timeout_gives_1006_when_the_server_never_answers() {
 }
 
 #[test]
+fn keepalive_detects_a_peer_that_went_silent() {
+    block_on(async {
+        let socket = WebSocketBuilder::new(ws("/mute"))
+            .keepalive(Duration::from_millis(200), Duration::from_millis(300))
+            .open()
+            .unwrap();
+        opened(&socket).await;
+        let started = Instant::now();
+        match failure_cause(&socket).await {
+            (FailureCause::Io(why), 1006) => assert!(why.contains("keepalive"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            started.elapsed() >= Duration::from_millis(500),
+            "not before interval + timeout"
+        );
+    });
+}
+
+#[test]
+fn keepalive_keeps_a_live_connection_open() {
+    block_on(async {
+        let socket = WebSocketBuilder::new(ws("/echo"))
+            .keepalive(Duration::from_millis(50), Duration::from_millis(500))
+            .open()
+            .unwrap();
+        opened(&socket).await;
+        // Several ping intervals of silence from our side: the server answers each ping.
+        common::delay(Duration::from_millis(600)).await;
+        assert_eq!(socket.ready_state(), twinsock::ReadyState::Open);
+        socket.send_text("still here").unwrap();
+        assert_eq!(text(&socket).await, "still here");
+    });
+}
+
+#[test]
+fn without_keepalive_a_silent_peer_is_not_failed() {
+    block_on(async {
+        let socket = open(&ws("/mute")).await;
+        common::delay(Duration::from_millis(300)).await;
+        assert_eq!(socket.ready_state(), twinsock::ReadyState::Open);
+    });
+}
+
+#[test]
 fn oversize_message_fails_with_1009() {
     block_on(async {
         let socket = WebSocketBuilder::new(ws("/big?bytes=5000"))

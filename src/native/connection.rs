@@ -89,6 +89,10 @@ pub(crate) struct Connection {
     phase: Phase,
     deadline: Option<Instant>,
     in_flight: VecDeque<InFlight>,
+    /// When anything last arrived from the server (for the keepalive).
+    last_heard: Instant,
+    /// When our keepalive ping went out, while its answer is awaited.
+    ping_sent: Option<Instant>,
 }
 
 /// What the I/O thread should do next for a connection.
@@ -112,6 +116,8 @@ impl Connection {
             phase: Phase::Resolving,
             deadline,
             in_flight: VecDeque::new(),
+            last_heard: Instant::now(),
+            ping_sent: None,
         }
     }
 
@@ -264,7 +270,12 @@ impl Connection {
             self.abandon();
             return Next::Wait;
         }
-        self.deadline = None;
+        self.last_heard = Instant::now();
+        self.deadline = self
+            .options
+            .builder
+            .keepalive
+            .map(|(interval, _)| self.last_heard + interval);
         self.shared.events.push(Event::Open);
         // The server may have sent messages right behind its answer: read them now.
         self.pump(ws, Stage::Open)
@@ -272,9 +283,13 @@ impl Connection {
 
     /// Reads what has arrived and flushes what is queued, in `stage`.
     fn pump(&mut self, mut ws: WebSocket<Counted>, stage: Stage) -> Next {
+        let keepalive = self.options.builder.keepalive.is_some();
         for _ in 0..READ_BUDGET {
             let result = ws.read();
             self.account(&mut ws);
+            if keepalive && result.is_ok() {
+                self.last_heard = Instant::now();
+            }
             match result {
                 Ok(WsMessage::Text(text)) => self.deliver(stage, Message::Text(text.as_str().to_owned())),
                 Ok(WsMessage::Binary(data)) => self.deliver(stage, Message::Binary(data.into())),
@@ -528,9 +543,54 @@ impl Connection {
                     },
                 )
             }
-            Phase::Open(ws) => self.phase = Phase::Open(ws),
+            Phase::Open(ws) => self.keepalive(ws),
             Phase::Draining(_) | Phase::Done => {}
         }
+    }
+
+    /// The keepalive's deadline in the open phase: ping after `interval` of silence; fail if
+    /// nothing arrives within `timeout` of the ping. (The deadline is not moved on every read:
+    /// it is checked against `last_heard` when it comes.)
+    fn keepalive(&mut self, mut ws: WebSocket<Counted>) {
+        let Some((interval, timeout)) = self.options.builder.keepalive else {
+            self.phase = Phase::Open(ws);
+            return;
+        };
+        let now = Instant::now();
+        match self.ping_sent {
+            Some(sent) if self.last_heard < sent => {
+                let cause = FailureCause::Io(format!("no answer to a keepalive ping within {timeout:?}"));
+                self.shared.finish(
+                    Some(cause),
+                    CloseEvent {
+                        code: 1006,
+                        reason: String::new(),
+                        was_clean: false,
+                    },
+                );
+                return;
+            }
+            _ if now < self.last_heard + interval => {
+                self.ping_sent = None;
+                self.deadline = Some(self.last_heard + interval);
+            }
+            _ => {
+                let result = ws.write(WsMessage::Ping(Vec::new().into()));
+                self.account(&mut ws);
+                match result {
+                    Ok(()) => {}
+                    Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(error) => {
+                        self.read_failed(ws, Stage::Open, error);
+                        return;
+                    }
+                }
+                self.flush(&mut ws);
+                self.ping_sent = Some(now);
+                self.deadline = Some(now + timeout);
+            }
+        }
+        self.phase = Phase::Open(ws);
     }
 }
 

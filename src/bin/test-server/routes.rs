@@ -15,6 +15,7 @@
 //! | `/headers` | send the request headers (`name: value` lines), then echo |
 //! | `/ping?payload=P` | ping with P, wait for its pong, send `pong:P`, then echo |
 //! | `/handshake?mode=M` | answer the upgrade with garbage (see [`bad_handshake`]) |
+//! | `/mute` | after the handshake, read and discard raw bytes: never answer anything (60 s at most) |
 //! | `/hello` | the tutorial's demo: "My name is N" gets "Hello from server, N!", then close 1000 |
 
 use std::io::{self, Write};
@@ -54,6 +55,7 @@ const WS_ROUTES: &[&str] = &[
     "/headers",
     "/ping",
     "/hello",
+    "/mute",
 ];
 
 /// An open server-side WebSocket.
@@ -131,6 +133,7 @@ fn route(mut conn: Conn, request: &Request, leftover: Vec<u8>) -> String {
         "/drop" => return with_protocol(protocol, drop_connection(ws, request)),
         "/slow" => slow(&mut ws, request),
         "/ignore-close" => return with_protocol(protocol, ignore_close(ws)),
+        "/mute" => return with_protocol(protocol, mute(ws)),
         "/send-on-open" => send_numbers(&mut ws, request.num("count", 0u64)).and_then(|()| echo(&mut ws)),
         "/big" => big(&mut ws, request).and_then(|()| echo(&mut ws)),
         "/raw" => return with_protocol(protocol, raw(ws, &raw_bytes)),
@@ -282,6 +285,20 @@ fn ignore_close(mut ws: Ws) -> String {
         "close frame ignored; client closed TCP"
     } else {
         "close frame ignored; gave up waiting"
+    };
+    conn.abort();
+    outcome.into()
+}
+
+/// `/mute`: a peer that goes silent without closing: after the handshake it reads and
+/// discards raw bytes (pings included, never answered) until the client closes TCP, or
+/// [`IGNORE_CLOSE_WAIT`] passes.
+fn mute(ws: Ws) -> String {
+    let mut conn = ws.into_inner();
+    let outcome = if conn.drain_until(Instant::now() + IGNORE_CLOSE_WAIT) {
+        "silent; client closed TCP"
+    } else {
+        "silent; gave up waiting"
     };
     conn.abort();
     outcome.into()
