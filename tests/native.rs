@@ -130,6 +130,21 @@ fn untrusted_certificate_fails_with_a_tls_cause() {
 }
 
 #[test]
+fn a_certificate_for_another_host_fails_with_a_tls_cause() {
+    block_on(async {
+        // Trusted (extra root), but issued for other-host.invalid, not 127.0.0.1.
+        let socket = WebSocketBuilder::new(format!("wss://{}/echo", server().wrongname))
+            .add_root_certificate(std::fs::read(&server().wrongname_cert).unwrap())
+            .open()
+            .unwrap();
+        match failure_cause(&socket).await {
+            (FailureCause::Tls(why), 1006) => assert!(why.contains("not valid for name"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    });
+}
+
+#[test]
 fn connect_timeout_fails_with_1006() {
     // A listener that accepts but never answers the handshake.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -126,12 +126,15 @@ pub async fn text<S: Socket>(socket: &S) -> String {
     }
 }
 
-/// Where the test server listens: `ws=HOST:PORT wss=HOST:PORT cert=PATH closed=HOST:PORT`.
+/// Where the test server listens (its start-up line: `ws=HOST:PORT wss=HOST:PORT cert=PATH
+/// closed=HOST:PORT wrongname=HOST:PORT wrongname_cert=PATH`).
 pub struct Server {
     pub ws: String,
     pub wss: String,
     pub cert: String,
     pub closed: String,
+    pub wrongname: String,
+    pub wrongname_cert: String,
 }
 
 /// The test server: from the environment (`TWINSOCK_TEST_SERVER`, set by the test script;
@@ -151,6 +154,8 @@ pub fn server() -> &'static Server {
             wss: field("wss"),
             cert: field("cert"),
             closed: field("closed"),
+            wrongname: field("wrongname"),
+            wrongname_cert: field("wrongname_cert"),
         }
     })
 }

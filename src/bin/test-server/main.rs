@@ -8,10 +8,12 @@
 //! Usage: `test-server [--ws ADDR] [--wss ADDR] [--exit-on-stdin-eof]`
 //!
 //! At start it prints exactly one line to stdout:
-//! `ws=127.0.0.1:PORT wss=127.0.0.1:PORT cert=/path/to/cert.der closed=127.0.0.1:PORT`,
-//! where `cert` is the DER file of the self-signed certificate used by the `wss`
-//! listener (valid for `localhost` and `127.0.0.1`) and `closed` an address where nothing
-//! listens (bound and released at start, for refused-connection tests). Logs go to stderr.
+//! `ws=127.0.0.1:PORT wss=127.0.0.1:PORT cert=/path/to/cert.der closed=127.0.0.1:PORT
+//! wrongname=127.0.0.1:PORT wrongname_cert=/path/to/other.der`, where `cert` is the DER file of
+//! the self-signed certificate used by the `wss` listener (valid for `localhost` and
+//! `127.0.0.1`), `closed` an address where nothing listens (bound and released at start, for
+//! refused-connection tests), and `wrongname` a TLS listener (same routes) whose certificate
+//! (`wrongname_cert`) is for another host, `other-host.invalid`. Logs go to stderr.
 
 mod conn;
 mod handshake;
@@ -124,7 +126,7 @@ fn accept_loop(listener: TcpListener, tls: Option<Arc<ServerConfig>>) {
 }
 
 /// Reads stdin until end of file, then removes the certificate file and exits(0).
-fn exit_on_stdin_eof(cert_path: PathBuf) {
+fn exit_on_stdin_eof(cert_files: Vec<PathBuf>) {
     let mut stdin = io::stdin().lock();
     let mut buf = [0u8; 1024];
     loop {
@@ -135,7 +137,9 @@ fn exit_on_stdin_eof(cert_path: PathBuf) {
             Err(_) => break,
         }
     }
-    let _ = fs::remove_file(&cert_path);
+    for file in cert_files {
+        let _ = fs::remove_file(file);
+    }
     process::exit(0);
 }
 
@@ -148,11 +152,16 @@ fn closed_port(near: SocketAddr) -> SocketAddr {
 fn main() {
     let options = parse_args();
 
-    let identity = tls::Identity::generate();
-    let cert_path = env::temp_dir().join(format!("twinsock-test-server-{}.der", process::id()));
-    fs::write(&cert_path, &identity.cert_der)
-        .unwrap_or_else(|err| panic!("cannot write {}: {err}", cert_path.display()));
+    let identity = tls::Identity::generate(&["localhost", "127.0.0.1"]);
+    let cert_path = write_cert(&identity, "");
     let tls_config = identity.server_config();
+    // A certificate for another host, served on its own listener (a name-mismatch test).
+    let other = tls::Identity::generate(&["other-host.invalid"]);
+    let other_cert_path = write_cert(&other, "-other");
+    let other_config = other.server_config();
+    let wrong_name = TcpListener::bind(SocketAddr::new(options.wss.ip(), 0))
+        .unwrap_or_else(|err| panic!("cannot bind the wrong-name listener: {err}"));
+    let wrong_name_addr = wrong_name.local_addr().expect("wrong-name listener address");
 
     let ws = TcpListener::bind(options.ws).unwrap_or_else(|err| panic!("cannot bind {}: {err}", options.ws));
     let wss =
@@ -165,20 +174,27 @@ fn main() {
         let mut stdout = io::stdout().lock();
         writeln!(
             stdout,
-            "ws={ws_addr} wss={wss_addr} cert={} closed={closed_addr}",
-            cert_path.display()
+            "ws={ws_addr} wss={wss_addr} cert={} closed={closed_addr} wrongname={wrong_name_addr} \
+             wrongname_cert={}",
+            cert_path.display(),
+            other_cert_path.display()
         )
         .and_then(|()| stdout.flush())
         .expect("cannot write to stdout");
     }
 
+    let cert_files = vec![cert_path, other_cert_path];
     if options.exit_on_stdin_eof {
-        let cert_path = cert_path.clone();
+        let cert_files = cert_files.clone();
         thread::Builder::new()
             .name("stdin".into())
-            .spawn(move || exit_on_stdin_eof(cert_path))
+            .spawn(move || exit_on_stdin_eof(cert_files))
             .expect("cannot spawn the stdin thread");
     }
+    thread::Builder::new()
+        .name("wrong-name accept".into())
+        .spawn(move || accept_loop(wrong_name, Some(other_config)))
+        .expect("cannot spawn the wrong-name accept thread");
 
     let ws_thread = thread::Builder::new()
         .name("ws accept".into())
@@ -191,5 +207,15 @@ fn main() {
     // The accept loops never return; joining keeps the process alive.
     let _ = ws_thread.join();
     let _ = wss_thread.join();
-    let _ = fs::remove_file(&cert_path);
+    for file in cert_files {
+        let _ = fs::remove_file(file);
+    }
+}
+
+/// Writes `identity`'s certificate (DER) to a file named after this process and `suffix`.
+fn write_cert(identity: &tls::Identity, suffix: &str) -> PathBuf {
+    let path = env::temp_dir().join(format!("twinsock-test-server-{}{suffix}.der", process::id()));
+    fs::write(&path, &identity.cert_der)
+        .unwrap_or_else(|err| panic!("cannot write {}: {err}", path.display()));
+    path
 }

@@ -14,11 +14,11 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// Generates a self-signed certificate for `localhost` and `127.0.0.1`.
+    /// Generates a self-signed certificate for `names` (host names or IP addresses).
     ///
     /// Panics on failure (a start-up failure).
-    pub fn generate() -> Self {
-        let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    pub fn generate(names: &[&str]) -> Self {
+        let names = names.iter().map(|name| name.to_string()).collect::<Vec<_>>();
         let certified =
             rcgen::generate_simple_self_signed(names).expect("cannot generate the self-signed certificate");
         Identity {
