@@ -145,6 +145,49 @@ fn a_certificate_for_another_host_fails_with_a_tls_cause() {
 }
 
 #[test]
+fn a_server_process_killed_mid_stream_gives_1006() {
+    // A test server of our own, killed (SIGKILL) while a message stream is flowing.
+    let Some(exe) = option_env!("CARGO_BIN_EXE_test-server") else {
+        panic!("run the tests with --features test-server");
+    };
+    let mut child = std::process::Command::new(exe)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start a test server");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let address = line
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix("ws="))
+        .unwrap()
+        .to_string();
+    block_on(async {
+        let socket = open(&format!("ws://{address}/echo")).await;
+        for i in 0..100 {
+            socket.send_text(i.to_string()).unwrap();
+        }
+        assert_eq!(text(&socket).await, "0");
+        child.kill().expect("kill the server");
+        child.wait().expect("reap the server");
+        let mut received = 1;
+        let close = loop {
+            match common::next(&socket).await {
+                Some(Event::Message(_)) => received += 1,
+                Some(Event::Close(close)) => break close,
+                other => panic!("after {received} echoes: {other:?}"),
+            }
+        };
+        assert_eq!((close.code, close.was_clean), (1006, false));
+        assert_eq!(socket.ready_state(), twinsock::ReadyState::Closed);
+    });
+}
+
+#[test]
 fn connect_timeout_fails_with_1006() {
     // A listener that accepts but never answers the handshake.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
