@@ -11,6 +11,18 @@ use crate::error::{Error, FailureCause};
 use crate::event::{Event, Message, ReadyState};
 use crate::socket::Socket;
 
+/// The longest chat line, in characters: the tutorial's server cuts every message to this.
+pub const MAX_LINE_CHARS: usize = 50;
+
+/// `text` cut to its first [`MAX_LINE_CHARS`] characters (never inside a UTF-8 sequence):
+/// what the chat server broadcasts.
+pub fn cut_line(text: &str) -> &str {
+    match text.char_indices().nth(MAX_LINE_CHARS) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
+
 /// How a chat connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChatEnd {
@@ -294,6 +306,15 @@ mod tests {
                 cause: None
             }))
         );
+    }
+
+    #[test]
+    fn lines_are_cut_to_50_characters() {
+        assert_eq!(cut_line(&"a".repeat(60)), "a".repeat(50));
+        assert_eq!(cut_line(&"é".repeat(60)), "é".repeat(50));
+        assert_eq!(cut_line(&"😀".repeat(51)), "😀".repeat(50));
+        assert_eq!(cut_line("short"), "short");
+        assert_eq!(cut_line(""), "");
     }
 
     #[test]

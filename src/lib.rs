@@ -50,6 +50,9 @@ cfg_if::cfg_if! {
     } else {
         mod native;
         pub use native::NativeWebSocket;
+        #[cfg(fuzzing)]
+        #[doc(hidden)]
+        pub use native::fuzz_server_bytes;
         /// The current target's WebSocket: [`NativeWebSocket`] on native targets.
         pub type WebSocket = NativeWebSocket;
     }

@@ -11,10 +11,11 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use rustls::StreamOwned;
 use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tungstenite::protocol::{CloseFrame, Role};
 use tungstenite::{Error as WsError, Message as WsMessage, WebSocket};
 
 use super::handshake::{Accepted, ClientHandshake};
+use super::outcome;
 use super::shared::Shared;
 use super::tls;
 use super::transport::{Counted, Transport};
@@ -25,12 +26,8 @@ use crate::FailureCause;
 
 /// How many messages one connection may read before the I/O thread turns to the others.
 const READ_BUDGET: usize = 256;
-/// tungstenite's read chunk: large enough for throughput, small enough for many sockets.
-const READ_BUFFER_SIZE: usize = 32 * 1024;
 /// The close code sent when the application drops an open socket.
 pub(crate) const DROP_CLOSE_CODE: u16 = 1001;
-/// The reason tungstenite puts in its answer to a close frame with a reserved code.
-const RESERVED_CODE_REPLY: &str = "Protocol violation";
 
 /// What the native backend needs to open a connection: the parsed URL and the validated
 /// options.
@@ -259,10 +256,7 @@ impl Connection {
 
     fn opened(&mut self, mut stream: Counted, accepted: Accepted) -> Next {
         stream.take_written();
-        let config = WebSocketConfig::default()
-            .read_buffer_size(READ_BUFFER_SIZE)
-            .max_message_size(self.options.builder.max_message_size)
-            .max_frame_size(self.options.builder.max_message_size);
+        let config = outcome::websocket_config(self.options.builder.max_message_size);
         let ws = WebSocket::from_partially_read(stream, accepted.tail, Role::Client, Some(config));
         let _ = self.shared.protocol.set(accepted.protocol);
         if !self.shared.transition(ReadyState::Connecting, ReadyState::Open) {
@@ -324,26 +318,9 @@ impl Connection {
     /// `Closing`, it answers ours): the close event, clean. A reserved code on the wire is a
     /// protocol violation instead.
     fn peer_closed(&mut self, frame: Option<CloseFrame>, stage: Stage) -> Result<(), WsError> {
-        let (code, reason) = match frame {
-            Some(frame) => (u16::from(frame.code), frame.reason.as_str().to_owned()),
-            None => (1005, String::new()),
-        };
-        // tungstenite answers a reserved code on the wire (1005, 1006, 1015...) with 1002
-        // "Protocol violation" and reports that frame in place of the server's.
-        if stage == Stage::Open && code == 1002 && reason == RESERVED_CODE_REPLY {
-            return Err(WsError::Protocol(
-                tungstenite::error::ProtocolError::InvalidCloseSequence,
-            ));
-        }
+        let event = outcome::close_event(frame, stage != Stage::Open)?;
         self.shared.set_state(ReadyState::Closing);
-        self.shared.finish(
-            None,
-            CloseEvent {
-                code,
-                reason,
-                was_clean: true,
-            },
-        );
+        self.shared.finish(None, event);
         Ok(())
     }
 
@@ -359,57 +336,20 @@ impl Connection {
     /// A read or write failed in `stage`: the peer vanished, broke the protocol, or sent too
     /// much. Ends the connection with the events Chromium shows for the same case.
     fn read_failed(&mut self, mut ws: WebSocket<Counted>, stage: Stage, error: WsError) -> Next {
-        use tungstenite::error::{CapacityError, ProtocolError};
         self.phase = Phase::Done;
         self.deadline = None;
         if stage == Stage::Draining {
             return Next::Wait;
         }
-        let (cause, wire_code, event_code) = match error {
-            WsError::ConnectionClosed | WsError::AlreadyClosed => (None, None, 1006),
-            WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => (None, None, 1006),
-            WsError::Io(e) => match tls::tls_cause(&e) {
-                Some(cause) => (Some(cause), None, 1006),
-                None => (None, None, 1006),
-            },
-            WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => (
-                Some(FailureCause::MessageTooLarge { size, max: max_size }),
-                Some(CloseCode::Size),
-                1009,
-            ),
-            WsError::Utf8(why) => (
-                Some(FailureCause::Protocol(format!("invalid UTF-8: {why}"))),
-                Some(CloseCode::Invalid),
-                1006,
-            ),
-            WsError::Protocol(ProtocolError::InvalidCloseSequence) => (
-                Some(FailureCause::Protocol(
-                    "the server sent a reserved close code".into(),
-                )),
-                None,
-                1006,
-            ),
-            other => (
-                Some(FailureCause::Protocol(other.to_string())),
-                Some(CloseCode::Protocol),
-                1006,
-            ),
-        };
-        if let Some(code) = wire_code {
+        let failure = outcome::failure(error);
+        if let Some(code) = failure.wire_code {
             // Fail the connection as RFC 6455 says: our close frame, then the TCP close.
             let _ = ws.close(Some(CloseFrame {
                 code,
                 reason: "".into(),
             }));
         }
-        self.shared.finish(
-            cause,
-            CloseEvent {
-                code: event_code,
-                reason: String::new(),
-                was_clean: false,
-            },
-        );
+        self.shared.finish(failure.cause, failure.event);
         Next::Wait
     }
 

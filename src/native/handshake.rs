@@ -38,7 +38,11 @@ impl ClientHandshake {
     /// Prepares the request for `url` with the subprotocols, `Origin` and headers of
     /// `options`, and a fresh key.
     pub(crate) fn new(url: &WsUrl, options: &WebSocketBuilder) -> Self {
-        let key = generate_key();
+        Self::with_key(url, options, generate_key())
+    }
+
+    /// The same with a given `Sec-WebSocket-Key` (the fuzz targets use the RFC's sample key).
+    pub(crate) fn with_key(url: &WsUrl, options: &WebSocketBuilder, key: String) -> Self {
         let mut request = format!(
             "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
              Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n",

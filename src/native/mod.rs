@@ -3,6 +3,7 @@
 
 mod connection;
 mod handshake;
+mod outcome;
 mod reactor;
 mod shared;
 mod tls;
@@ -167,6 +168,65 @@ impl Drop for NativeWebSocket {
         if !self.shared.events.is_closed() {
             self.command(|outbox| outbox.dropped = true);
         }
+    }
+}
+
+/// Feeds `data` to the native client as if a server sent it: first as the answer to the
+/// opening handshake (sent with the RFC 6455 sample key, `dGhlIHNhbXBsZSBub25jZQ==`, whose
+/// accept value is `s3pPLMBiTxaQ9kYGzzhZRbK+xOo=`, with the subprotocol `chat` requested),
+/// then, if that is accepted, the rest as frames, through the same decisions the I/O loop
+/// makes. For the fuzz targets (`--cfg fuzzing`); any panic is a bug.
+#[cfg(fuzzing)]
+pub fn fuzz_server_bytes(data: &[u8]) {
+    use std::io::{self, Read, Write};
+    use tungstenite::protocol::Role;
+
+    /// Plays `data` back as the server's bytes and swallows what the client writes.
+    struct Replay<'a>(&'a [u8]);
+    impl Read for Replay<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.0.read(buf)
+        }
+    }
+    impl Write for Replay<'_> {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    const URL: &str = "ws://fuzz.invalid/chat";
+    let url = rules::parse_url(URL).expect("a valid URL");
+    let builder = WebSocketBuilder::new(URL).protocols(["chat"]);
+    let mut handshake =
+        handshake::ClientHandshake::with_key(&url, &builder, "dGhlIHNhbXBsZSBub25jZQ==".into());
+    let mut replay = Replay(data);
+    let Ok(Some(accepted)) = handshake.advance(&mut replay) else {
+        return;
+    };
+    let config = outcome::websocket_config(Some(1 << 16));
+    let mut ws =
+        tungstenite::WebSocket::from_partially_read(replay, accepted.tail, Role::Client, Some(config));
+    let mut answering = false;
+    loop {
+        match ws.read() {
+            Ok(tungstenite::Message::Close(frame)) => match outcome::close_event(frame, answering) {
+                Ok(event) => assert!(event.was_clean),
+                Err(error) => {
+                    assert!(!outcome::failure(error).event.was_clean);
+                    return;
+                }
+            },
+            Ok(_) => {}
+            Err(error) => {
+                let failure = outcome::failure(error);
+                assert!(!failure.event.was_clean && matches!(failure.event.code, 1006 | 1009));
+                return;
+            }
+        }
+        answering = true;
     }
 }
 
