@@ -4,8 +4,9 @@
 //! Reads lines from standard input and sends each; prints every message the server broadcasts
 //! (ours included) on standard output; status lines go to standard error. Lines typed before
 //! the connection opens are sent once it does. At the end of input it leaves the chat (close
-//! 1000) and exits 0 once the server has answered. If the connection fails or dies it says so
-//! and exits 1 (2 for an invalid URL); if the server closes the chat it says so and exits 0.
+//! 1000) and exits 0 once the server has answered; it also exits 0 when the server goes away
+//! (1001). If the connection fails or dies, or the server closes it for a reason (too slow
+//! 1013, too big 1009, policy 1008...), it says so and exits 1 (2 for an invalid URL).
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
@@ -74,13 +75,11 @@ fn main() {
                     }
                 }
                 Some(ChatEvent::Line(text)) => println!("{text}"),
-                Some(ChatEvent::Ended(end @ ChatEnd::Closed { .. })) => {
+                Some(ChatEvent::Ended(end)) => {
                     eprintln!("chat: {end}");
-                    return 0;
-                }
-                Some(ChatEvent::Ended(end @ ChatEnd::Died { .. })) => {
-                    eprintln!("chat: {end}");
-                    return 1;
+                    // A normal end: we left, or the server went away or closed without a code.
+                    let normal = matches!(end, ChatEnd::Closed { code: 1000 | 1001 | 1005, .. });
+                    return if normal { 0 } else { 1 };
                 }
                 None => return 1,
             }
