@@ -1,32 +1,41 @@
 #!/usr/bin/env bash
-# Autobahn|Testsuite against twinsock's native client.
+# Autobahn|Testsuite against twinsock's native client, or against the chat server's stack.
 #
-#   scripts/autobahn.sh            run every case and compare with autobahn/expected-client.json
-#   scripts/autobahn.sh --update   run every case and rewrite autobahn/expected-client.json
+#   scripts/autobahn.sh [client] [--update]   twinsock's native client against
+#                                             `wstest -m fuzzingserver`; expected results in
+#                                             autobahn/expected-client.json
+#   scripts/autobahn.sh server [--update]     `wstest -m fuzzingclient` against chat-server's
+#                                             /echo route (--echo-route: the same axum stack,
+#                                             origin policy and queue bound as /ws; message limit
+#                                             raised to 16 MiB for the 9.* cases); expected
+#                                             results in autobahn/expected-server.json
 #
 # Installs Autobahn (Python 2.7.18 through pyenv, in target/autobahn-tools/) when it is not there
-# yet, starts `wstest -m fuzzingserver` on 127.0.0.1 (config: autobahn/fuzzingserver.json, with
-# a free port put in), runs `examples/autobahn_client.rs` against it, stops the server, and
-# checks each case's `behavior` and `behaviorClose` in target/autobahn/reports/index.json.
+# yet, runs every case on 127.0.0.1 (the wrapper scripts/autobahn_wstest.py binds wstest to
+# loopback), stops what it started by PID, and checks each case's `behavior` and
+# `behaviorClose` in the report's index.json. --update rewrites the expected file from the run.
 # Fails when a case differs from the expected file or any case FAILED. Without Python 2.7.18
 # it says Autobahn is skipped, and why, and exits 0.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+MODE=client
 UPDATE=0
-case "${1:-}" in
-  "") ;;
-  --update) UPDATE=1 ;;
-  *) echo "usage: scripts/autobahn.sh [--update]" >&2; exit 2 ;;
-esac
+for arg in "$@"; do
+  case "$arg" in
+    client | server) MODE=$arg ;;
+    --update) UPDATE=1 ;;
+    *) echo "usage: scripts/autobahn.sh [client|server] [--update]" >&2; exit 2 ;;
+  esac
+done
 
 AUTOBAHN_VERSION=25.10.1
 TOOLS=target/autobahn-tools
 VENV=$TOOLS/venv
-WORK=target/autobahn
+WORK=target/autobahn/$MODE
 REPORTS=$WORK/reports
-EXPECTED=autobahn/expected-client.json
-AGENT=twinsock
+EXPECTED=autobahn/expected-$MODE.json
+if [[ $MODE == client ]]; then AGENT=twinsock; else AGENT=chat-server; fi
 
 # --- Python 2.7.18 --------------------------------------------------------------------------
 if command -v pyenv >/dev/null 2>&1; then
@@ -36,7 +45,7 @@ else
 fi
 PY2=$PYENV_DIR/versions/2.7.18/bin/python2.7
 if [[ ! -x $PY2 ]]; then
-  echo "autobahn client: SKIPPED: Autobahn|Testsuite needs Python 2.7.18, not found at $PY2 (install it with pyenv)"
+  echo "autobahn $MODE: SKIPPED: Autobahn|Testsuite needs Python 2.7.18, not found at $PY2 (install it with pyenv)"
   exit 0
 fi
 
@@ -47,87 +56,143 @@ autobahn_ready() {
       tail -n 1) == "$AUTOBAHN_VERSION" ]]
 }
 if ! autobahn_ready; then
-  echo "autobahn client: installing Autobahn|Testsuite $AUTOBAHN_VERSION into $TOOLS"
+  echo "autobahn: installing Autobahn|Testsuite $AUTOBAHN_VERSION into $TOOLS"
   rm -rf "$TOOLS"
   mkdir -p "$TOOLS"
   "$PY2" -m pip install --disable-pip-version-check -q --target "$TOOLS/virtualenv-pkg" "virtualenv<20.22"
   PYTHONPATH=$TOOLS/virtualenv-pkg "$PY2" -m virtualenv -q "$VENV"
   "$VENV/bin/pip" install --disable-pip-version-check --no-python-version-warning -q "autobahntestsuite==$AUTOBAHN_VERSION"
-  autobahn_ready || { echo "autobahn client: Autobahn|Testsuite install failed" >&2; exit 1; }
+  autobahn_ready || { echo "autobahn: Autobahn|Testsuite install failed" >&2; exit 1; }
 fi
 
-# --- the client, built before the server starts ---------------------------------------------
-cargo build --release --example autobahn_client
+run_client_mode() {
+  # --- the client, built before the server starts ---------------------------------------------
+  cargo build --release --example autobahn_client
 
-# --- the fuzzing server on a free loopback port ---------------------------------------------
-rm -rf "$WORK"
-mkdir -p "$WORK"
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-SPEC=$WORK/fuzzingserver.json
-python3 - "$PORT" "$SPEC" <<'PY'
+  # --- the fuzzing server on a free loopback port ---------------------------------------------
+  rm -rf "$WORK"
+  mkdir -p "$WORK"
+  PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  SPEC=$WORK/fuzzingserver.json
+  python3 - "$PORT" "$SPEC" "$REPORTS" <<'PY'
 import json, sys
-port, out = sys.argv[1], sys.argv[2]
+port, out, reports = sys.argv[1:4]
 with open("autobahn/fuzzingserver.json") as f:
     spec = json.load(f)
 spec["url"] = "ws://127.0.0.1:%s" % port
+spec["outdir"] = reports
 with open(out, "w") as f:
     json.dump(spec, f, indent=2)
 PY
 
-SERVER_PID=
-stop_server() {
-  if [[ -n $SERVER_PID ]]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-  fi
-}
-trap stop_server EXIT
+  SERVER_PID=
+  stop_server() {
+    if [[ -n $SERVER_PID ]]; then
+      kill "$SERVER_PID" 2>/dev/null || true
+      wait "$SERVER_PID" 2>/dev/null || true
+      SERVER_PID=
+    fi
+  }
+  trap stop_server EXIT
 
-"$VENV/bin/python" scripts/autobahn_wstest.py -m fuzzingserver -s "$SPEC" -u 0 >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
+  "$VENV/bin/python" scripts/autobahn_wstest.py -m fuzzingserver -s "$SPEC" -u 0 >"$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
 
-listening() {
-  python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.5).close()' \
-    "$PORT" 2>/dev/null
-}
-DEADLINE=$((SECONDS + 30))
-while ((SECONDS < DEADLINE)); do
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    echo "autobahn client: the fuzzing server exited; its log:" >&2
+  listening() {
+    python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.5).close()' \
+      "$PORT" 2>/dev/null
+  }
+  DEADLINE=$((SECONDS + 30))
+  while ((SECONDS < DEADLINE)); do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      echo "autobahn client: the fuzzing server exited; its log:" >&2
+      cat "$WORK/server.log" >&2
+      exit 1
+    fi
+    listening && break
+    sleep 0.1
+  done
+  if ! listening; then
+    echo "autobahn client: the fuzzing server is not listening on 127.0.0.1:$PORT after 30 s; its log:" >&2
     cat "$WORK/server.log" >&2
     exit 1
   fi
-  listening && break
-  sleep 0.1
-done
-if ! listening; then
-  echo "autobahn client: the fuzzing server is not listening on 127.0.0.1:$PORT after 30 s; its log:" >&2
-  cat "$WORK/server.log" >&2
-  exit 1
-fi
 
-# --- every case -----------------------------------------------------------------------------
-STARTED=$SECONDS
-set +e
-cargo run --release --quiet --example autobahn_client -- "ws://127.0.0.1:$PORT"
-CLIENT_STATUS=$?
-set -e
-ELAPSED=$((SECONDS - STARTED))
-stop_server
-echo "autobahn client: run took ${ELAPSED} s (server log: $WORK/server.log)"
+  # --- every case -----------------------------------------------------------------------------
+  STARTED=$SECONDS
+  set +e
+  cargo run --release --quiet --example autobahn_client -- "ws://127.0.0.1:$PORT"
+  CLIENT_STATUS=$?
+  set -e
+  ELAPSED=$((SECONDS - STARTED))
+  stop_server
+  echo "autobahn client: run took ${ELAPSED} s (server log: $WORK/server.log)"
+
+}
+
+# --- chat-server's echo route, driven by wstest's fuzzing client --------------------------------
+run_server_mode() {
+  cargo build --release --features chat-server --bin chat-server
+  rm -rf "$WORK"
+  mkdir -p "$WORK"
+  PEER_PID=
+  stop_peer() {
+    if [[ -n $PEER_PID ]]; then
+      kill "$PEER_PID" 2>/dev/null || true
+      wait "$PEER_PID" 2>/dev/null || true
+      PEER_PID=
+    fi
+  }
+  trap stop_peer EXIT
+  coproc CHAT { exec target/release/chat-server --listen 127.0.0.1:0 --echo-route \
+    --max-message-size 16777216 --www "$WORK" --pkg "$WORK" 2>"$WORK/chat-server.log"; }
+  PEER_PID=$CHAT_PID
+  local line
+  if ! read -r -t 30 line <&"${CHAT[0]}"; then
+    echo "autobahn server: chat-server did not start; its log:" >&2
+    cat "$WORK/chat-server.log" >&2
+    exit 1
+  fi
+  local address=${line##*http://}
+  address=${address%/}
+  python3 - "$address" "$REPORTS" "$WORK/fuzzingclient.json" <<'PY'
+import json, sys
+address, reports, out = sys.argv[1:4]
+spec = {
+    "outdir": reports,
+    "servers": [{"agent": "chat-server", "url": "ws://%s/echo" % address}],
+    "cases": ["*"],
+    "exclude-cases": [],
+    "exclude-agent-cases": {},
+}
+with open(out, "w") as f:
+    json.dump(spec, f, indent=2)
+PY
+  STARTED=$SECONDS
+  set +e
+  "$VENV/bin/python" scripts/autobahn_wstest.py -m fuzzingclient -s "$WORK/fuzzingclient.json" \
+    >"$WORK/wstest.log" 2>&1
+  CLIENT_STATUS=$?
+  set -e
+  ELAPSED=$((SECONDS - STARTED))
+  stop_peer
+  echo "autobahn server: run took ${ELAPSED} s (logs: $WORK/wstest.log, $WORK/chat-server.log)"
+}
+
+if [[ $MODE == client ]]; then run_client_mode; else run_server_mode; fi
 
 if [[ ! -f $REPORTS/index.json ]]; then
-  echo "autobahn client: no report at $REPORTS/index.json (the client exited with $CLIENT_STATUS)" >&2
+  echo "autobahn $MODE: no report at $REPORTS/index.json (exit status $CLIENT_STATUS)" >&2
   exit 1
 fi
 
 # --- the check ------------------------------------------------------------------------------
-python3 - "$REPORTS" "$EXPECTED" "$AGENT" "$UPDATE" "$CLIENT_STATUS" <<'PY'
+python3 - "$REPORTS" "$EXPECTED" "$AGENT" "$UPDATE" "$CLIENT_STATUS" "$MODE" <<'PY'
 import json, os, sys
 from collections import Counter
 
-reports, expected_path, agent, update, client_status = sys.argv[1:6]
+reports, expected_path, agent, update, client_status, mode = sys.argv[1:7]
+who = "autobahn " + mode
 update, client_status = update == "1", int(client_status)
 BEHAVIORS = ["OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED"]
 GOOD_CLOSE = {"OK", "INFORMATIONAL", "UNIMPLEMENTED"}
@@ -140,7 +205,7 @@ def case_key(case):
 with open(os.path.join(reports, "index.json")) as f:
     index = json.load(f)
 if agent not in index:
-    sys.exit("autobahn client: no results for agent %r in the report (agents: %s)" % (agent, sorted(index)))
+    sys.exit(who + ": no results for agent %r in the report (agents: %s)" % (agent, sorted(index)))
 actual = {
     case: {"behavior": r["behavior"], "behaviorClose": r["behaviorClose"]} for case, r in index[agent].items()
 }
@@ -149,7 +214,7 @@ counts = Counter(r["behavior"] for r in actual.values())
 close_counts = Counter(r["behaviorClose"] for r in actual.values())
 names = BEHAVIORS + sorted(set(counts) - set(BEHAVIORS))
 print(
-    "autobahn client: %d cases, %s; closing: %s"
+    who + ": %d cases, %s; closing: %s"
     % (
         len(actual),
         ", ".join("%d %s" % (counts[n], n) for n in names),
@@ -180,12 +245,12 @@ for case in failed:
         )
     )
 if problems:
-    print("autobahn client: %d case(s) FAILED:" % len(failed))
+    print(who + ": %d case(s) FAILED:" % len(failed))
     print("\n".join(problems))
 if client_status != 0:
-    print("autobahn client: the client exited with status %d (see above)" % client_status)
+    print(who + ": the run exited with status %d (see above)" % client_status)
 
-NOTE = (
+CLIENT_NOTE = (
     "Autobahn|Testsuite fuzzingserver results for twinsock's native client, checked by "
     "scripts/autobahn.sh. A case whose value is a list accepts any of its members: in 3.2-3.4, "
     "4.1.3-4.1.5, 4.2.3-4.2.5 and 5.15 a valid message is followed by a protocol violation, and "
@@ -194,6 +259,13 @@ NOTE = (
     "application handles the message event. scripts/autobahn.sh --update rewrites single values "
     "from a run and keeps a list when the run's value is one of its members."
 )
+SERVER_NOTE = (
+    "Autobahn|Testsuite fuzzingclient results for chat-server's /echo route (chat-server "
+    "--echo-route: the chat server's axum stack, origin policy and per-client queue; message "
+    "limit raised to 16 MiB for the 9.* cases), checked by scripts/autobahn.sh server. "
+    "scripts/autobahn.sh server --update rewrites it from a run."
+)
+NOTE = CLIENT_NOTE if mode == "client" else SERVER_NOTE
 
 
 def allows(rule, value):
@@ -217,26 +289,26 @@ if os.path.exists(expected_path):
 
 if update:
     if failed or client_status != 0:
-        sys.exit("autobahn client: not updating %s: fix the failures first" % expected_path)
+        sys.exit(who + ": not updating %s: fix the failures first" % expected_path)
     kept = {c: expected[c] if matches(expected.get(c), actual[c]) else actual[c] for c in actual}
     lines = ['  "%s": %s' % (c, json.dumps(kept[c])) for c in sorted(kept, key=case_key)]
     with open(expected_path, "w") as f:
         f.write('{\n"agent": "%s",\n"note": %s,\n"cases": {\n' % (agent, json.dumps(NOTE)))
         f.write(",\n".join(lines) + "\n}\n}\n")
-    print("autobahn client: wrote %s (%d cases)" % (expected_path, len(kept)))
+    print(who + ": wrote %s (%d cases)" % (expected_path, len(kept)))
     sys.exit(0)
 
 if not expected:
-    sys.exit("autobahn client: %s is missing; make it with scripts/autobahn.sh --update" % expected_path)
+    sys.exit(who + ": %s is missing; make it with scripts/autobahn.sh --update" % expected_path)
 diffs = []
 for case in sorted(set(expected) | set(actual), key=case_key):
     want, got = expected.get(case), actual.get(case)
     if not matches(want, got):
         diffs.append("  %s: expected %s, got %s" % (case, show(want), show(got)))
 if diffs:
-    print("autobahn client: %d case(s) differ from %s (behavior/behaviorClose):" % (len(diffs), expected_path))
+    print(who + ": %d case(s) differ from %s (behavior/behaviorClose):" % (len(diffs), expected_path))
     print("\n".join(diffs))
 if diffs or failed or client_status != 0:
     sys.exit(1)
-print("autobahn client: all %d cases match %s" % (len(actual), expected_path))
+print(who + ": all %d cases match %s" % (len(actual), expected_path))
 PY

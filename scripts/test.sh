@@ -82,7 +82,8 @@ scripts/check-hello.sh
 say "end-to-end: the chat in real browsers and processes"
 scripts/e2e.sh
 
-say "Autobahn|Testsuite (native client)"
-scripts/autobahn.sh
+say "Autobahn|Testsuite: the native client, then the chat server's stack"
+scripts/autobahn.sh client
+scripts/autobahn.sh server
 
 say "all tests passed"

@@ -94,7 +94,10 @@ impl ChatServer {
             if let Some(status) = self.child.try_wait().expect("poll the server") {
                 return status;
             }
-            assert!(Instant::now() < deadline, "the server did not exit within {limit:?}");
+            assert!(
+                Instant::now() < deadline,
+                "the server did not exit within {limit:?}"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -130,7 +133,9 @@ fn status(stream: &mut TcpStream) -> u16 {
     let head = String::from_utf8_lossy(&head);
     let line = head.lines().next().unwrap_or_default();
     match line.split(' ').collect::<Vec<_>>().as_slice() {
-        ["HTTP/1.1", code, ..] => code.parse().unwrap_or_else(|_| panic!("bad status line {line:?}")),
+        ["HTTP/1.1", code, ..] => code
+            .parse()
+            .unwrap_or_else(|_| panic!("bad status line {line:?}")),
         _ => panic!("not an HTTP response: {head:?}"),
     }
 }
@@ -138,7 +143,11 @@ fn status(stream: &mut TcpStream) -> u16 {
 /// The status of a plain `GET path`.
 fn get_status(port: u16, path: &str) -> u16 {
     let mut stream = tcp(port);
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     status(&mut stream)
 }
 
@@ -235,7 +244,10 @@ fn refused_origin_gets_403_and_allowed_origins_connect() {
     assert_eq!(upgrade(port, "/ws", Some(&server.origin())).1, 101);
     assert_eq!(upgrade(port, "/ws", None).1, 101);
     for origin in [server.origin(), format!("http://localhost:{port}")] {
-        let socket = WebSocketBuilder::new(server.url("/ws")).origin(origin).open().unwrap();
+        let socket = WebSocketBuilder::new(server.url("/ws"))
+            .origin(origin)
+            .open()
+            .unwrap();
         block_on(opened(&socket));
     }
     let no_origin = server.chat();
@@ -269,7 +281,11 @@ fn oversize_message_closes_the_sender_with_1009_and_others_are_unaffected() {
     let server = ChatServer::start(&["--max-message-size", "1000"]);
     let (a, b, c) = (server.chat(), server.chat(), server.chat());
     b.send_text("z".repeat(1000)).unwrap();
-    assert_eq!(block_on(text(&b)), "z".repeat(50), "a message at the limit is fine");
+    assert_eq!(
+        block_on(text(&b)),
+        "z".repeat(50),
+        "a message at the limit is fine"
+    );
     assert_eq!(block_on(text(&c)), "z".repeat(50));
     assert_eq!(block_on(text(&a)), "z".repeat(50));
 
@@ -330,23 +346,43 @@ fn paced_chat(url: String, me: usize, n: usize, window: usize, start: Arc<Barrie
             let mut fields = got.split(' ');
             let sender: usize = fields.next().unwrap().parse().unwrap();
             let number: usize = fields.next().unwrap().parse().unwrap();
-            assert_eq!(number, received[sender], "client {me}: message of client {sender}");
+            assert_eq!(
+                number, received[sender],
+                "client {me}: message of client {sender}"
+            );
             received[sender] += 1;
         }
     });
 }
 
+/// About how many bytes the kernel buffers for a loopback connection whose reader does not
+/// read: the sender's largest send buffer plus the receiver's default receive buffer, twice
+/// (Linux's settings; 4 MiB and 128 KiB when they cannot be read).
+fn kernel_buffering() -> usize {
+    let field = |path: &str, index: usize, default: usize| {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| text.split_whitespace().nth(index)?.parse().ok())
+            .unwrap_or(default)
+    };
+    field("/proc/sys/net/ipv4/tcp_wmem", 2, 4 << 20) + 2 * field("/proc/sys/net/ipv4/tcp_rmem", 1, 128 << 10)
+}
+
 #[test]
 fn slow_reader_is_dropped_and_others_lose_nothing() {
-    let server = ChatServer::start(&["--queue", "8"]);
+    const WINDOW: usize = 16;
+    // 2 × n messages of about 180 bytes: more than the kernel buffers for a client that does
+    // not read (mostly the server's send buffer), so the slow reader's queue must overflow.
+    let n = (kernel_buffering() * 3 / 2 / (2 * 180)).max(5_000);
+    let queue = (4 * WINDOW).to_string();
+    let server = ChatServer::start(&["--queue", &queue]);
     let (mut slow, code) = upgrade(server.port, "/ws", None);
     assert_eq!(code, 101);
-    const N: usize = 8000;
     let start = Arc::new(Barrier::new(2));
     let clients: Vec<_> = (0..2)
         .map(|me| {
             let (url, start) = (server.url("/ws"), Arc::clone(&start));
-            std::thread::spawn(move || paced_chat(url, me, N, 2, start))
+            std::thread::spawn(move || paced_chat(url, me, n, WINDOW, start))
         })
         .collect();
     for client in clients {
@@ -363,7 +399,10 @@ fn slow_reader_is_dropped_and_others_lose_nothing() {
             Err(error) if error.kind() == ErrorKind::ConnectionReset => break,
             Err(error) => panic!("the slow reader is still connected after {total} bytes: {error}"),
         }
-        assert!(Instant::now() < deadline, "the slow reader is still connected after {total} bytes");
+        assert!(
+            Instant::now() < deadline,
+            "the slow reader is still connected after {total} bytes"
+        );
     }
 }
 
@@ -412,7 +451,11 @@ fn shutdown_closes_every_client_with_1001(signal: &str) {
     server.signal(signal);
     for client in [&a, &b] {
         let (seen, close) = block_on(until_close(client));
-        assert_eq!((close.code, close.was_clean), (1001, true), "{close:?} after {seen:?}");
+        assert_eq!(
+            (close.code, close.was_clean),
+            (1001, true),
+            "{close:?} after {seen:?}"
+        );
     }
     let status = server.exit_status(WAIT);
     assert!(status.success(), "exit status {status:?}");
@@ -431,7 +474,11 @@ fn sigint_closes_every_client_with_1001_and_exits_0() {
 #[test]
 fn echo_route_echoes_text_and_binary_when_enabled() {
     let plain = ChatServer::start(&[]);
-    assert_eq!(upgrade(plain.port, "/echo", None).1, 404, "/echo is off by default");
+    assert_eq!(
+        upgrade(plain.port, "/echo", None).1,
+        404,
+        "/echo is off by default"
+    );
 
     let server = ChatServer::start(&["--echo-route"]);
     let socket = block_on(common::open(&server.url("/echo")));
@@ -447,5 +494,9 @@ fn echo_route_echoes_text_and_binary_when_enabled() {
     chat.send_text("chat only").unwrap();
     assert_eq!(block_on(text(&chat)), "chat only");
     socket.send_text("echo only").unwrap();
-    assert_eq!(block_on(text(&socket)), "echo only", "echo clients get no broadcasts");
+    assert_eq!(
+        block_on(text(&socket)),
+        "echo only",
+        "echo clients get no broadcasts"
+    );
 }

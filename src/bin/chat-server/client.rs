@@ -1,0 +1,267 @@
+//! One WebSocket connection: a reader that acts on the client's messages, and a writer that
+//! drains the client's queue, both in the connection's task.
+//!
+//! Whoever decides to close (the reader for a bad message, the hub for a full queue or the
+//! shutdown) asks the writer, which sends the close frame; the reader then waits for the
+//! client's answer. From that moment the connection is dropped after [`CLOSE_TIMEOUT`] at
+//! the latest, whether or not the client reads.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use tokio::time::{timeout, timeout_at, Instant};
+use tracing::{debug, info};
+
+use crate::hello;
+use crate::hub::{Close, Mailbox, Membership, Outgoing};
+use crate::rate::RateLimit;
+
+/// How long a connection may take to close once the server decided to close it.
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What a WebSocket route does with the client's messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `/ws`: text is cut and broadcast to every chat client; binary is refused (1003).
+    Chat,
+    /// `/echo`: text and binary go back to the sender.
+    Echo,
+    /// `/hello`: "My name is NAME" gets a greeting and a close (1000); other messages are echoed.
+    Hello,
+}
+
+impl Route {
+    /// The route's path, for the logs.
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Chat => "/ws",
+            Self::Echo => "/echo",
+            Self::Hello => "/hello",
+        }
+    }
+
+    /// Whether clients of this route receive the chat's broadcasts.
+    pub fn listens(self) -> bool {
+        self == Self::Chat
+    }
+}
+
+/// Per-client limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The largest message accepted, in bytes; larger closes with 1009.
+    pub max_message_size: usize,
+    /// Messages per second (0: no limit); more closes with 1008.
+    pub rate_limit: u32,
+}
+
+impl Limits {
+    /// The limit given to the WebSocket layer: twice ours, so that a message somewhat over our
+    /// limit is read whole and answered with a clean 1009 close. (Beyond this the layer fails
+    /// the read; the client still gets a 1009 close frame, but the connection is then dropped
+    /// without reading the rest.)
+    pub fn transport_limit(self) -> usize {
+        self.max_message_size.saturating_mul(2)
+    }
+}
+
+/// Everything a connection needs besides its socket.
+#[derive(Debug)]
+pub struct Session {
+    /// The client's place in the hub.
+    pub member: Membership,
+    /// The client's queue.
+    pub mailbox: Mailbox,
+    /// What the client connected to.
+    pub route: Route,
+    /// The client's limits.
+    pub limits: Limits,
+    /// The client's address, for the logs.
+    pub peer: SocketAddr,
+    /// The request's `Origin`, for the logs.
+    pub origin: Option<String>,
+}
+
+/// How the reader ended.
+#[derive(Debug, Default)]
+struct ReadEnd {
+    /// The code of the client's close frame (1005 if it had none), if one came.
+    peer_close: Option<u16>,
+    /// Whether the reader asked the writer to close.
+    asked_to_close: bool,
+}
+
+/// Runs the connection until it is closed, then leaves the hub.
+pub async fn run(socket: WebSocket, session: Session) {
+    let Session {
+        member,
+        mailbox,
+        route,
+        limits,
+        peer,
+        origin,
+    } = session;
+    info!(%peer, path = route.path(), origin = origin.as_deref().unwrap_or("none"), "connected");
+    let (sink, stream) = socket.split();
+    let reader = read(stream, &member, route, limits);
+    let writer = write(sink, mailbox);
+    tokio::pin!(reader, writer);
+    let (end, server_close) = tokio::select! {
+        end = &mut reader => {
+            let server_close = if end.asked_to_close {
+                timeout(CLOSE_TIMEOUT, &mut writer).await.ok().flatten()
+            } else {
+                None
+            };
+            (end, server_close)
+        }
+        server_close = &mut writer => {
+            // After our close frame, wait for the client's; after a failed write, let the
+            // reader see the end (and flush a close answer it owes).
+            let since = server_close.map_or_else(Instant::now, |(at, _)| at);
+            let end = timeout_at(since + CLOSE_TIMEOUT, &mut reader).await.unwrap_or_default();
+            (end, server_close)
+        }
+    };
+    let client = end
+        .peer_close
+        .map_or_else(|| "no close frame".to_string(), |code| code.to_string());
+    let server = server_close.map_or_else(
+        || "none".to_string(),
+        |(_, close)| format!("{} {}", close.code, close.reason),
+    );
+    info!(%peer, path = route.path(), close = %client, server_close = %server, "disconnected");
+}
+
+/// Reads the client's messages and acts on them until the client's close frame, the end of
+/// the connection, or an error.
+async fn read(
+    mut stream: SplitStream<WebSocket>,
+    member: &Membership,
+    route: Route,
+    limits: Limits,
+) -> ReadEnd {
+    let mut rate = (limits.rate_limit > 0).then(|| RateLimit::new(limits.rate_limit));
+    let mut end = ReadEnd::default();
+    while let Some(received) = stream.next().await {
+        let close = match received {
+            Ok(Message::Close(frame)) => {
+                end.peer_close = Some(frame.map_or(1005, |frame| frame.code));
+                None
+            }
+            Ok(Message::Ping(_) | Message::Pong(_)) => None,
+            // Once we asked to close, data is dropped while we wait for the client's close.
+            Ok(_) if end.asked_to_close => None,
+            Ok(message) if message_len(&message) > limits.max_message_size => Some(Close::TOO_BIG),
+            Ok(_) if rate.as_mut().is_some_and(|rate| !rate.allow()) => Some(Close::RATE_LIMIT),
+            Ok(message) => act(member, route, message),
+            Err(error) => {
+                debug!(%error, "read failed");
+                // The stream ends after an error; the writer may still send a close frame.
+                close_for(&error)
+            }
+        };
+        if let Some(close) = close {
+            member.close(close);
+            end.asked_to_close = true;
+        }
+    }
+    end
+}
+
+/// Acts on a data message within the limits; `Some` when the client must be closed.
+fn act(member: &Membership, route: Route, message: Message) -> Option<Close> {
+    match (route, message) {
+        (Route::Chat, Message::Text(text)) => member.broadcast(Message::Text(cut(text))),
+        (Route::Chat, _) => return Some(Close::BINARY),
+        (Route::Hello, Message::Text(text)) => match hello::greeting(&text) {
+            Some(greeting) => {
+                member.reply(Outgoing::Message(Message::Text(greeting.into())));
+                member.reply(Outgoing::Close(Close::NORMAL));
+            }
+            None => member.reply(Outgoing::Message(Message::Text(text))),
+        },
+        (Route::Echo | Route::Hello, message) => member.reply(Outgoing::Message(message)),
+    }
+    None
+}
+
+/// Drains the queue into the socket until it must close; then sends the close frame (for at
+/// most [`CLOSE_TIMEOUT`]) and returns when that started and which close it was. `None` when
+/// the connection failed first.
+async fn write(mut sink: SplitSink<WebSocket, Message>, mailbox: Mailbox) -> Option<(Instant, Close)> {
+    let Mailbox {
+        mut queue,
+        close: mut close_now,
+    } = mailbox;
+    let close = loop {
+        let item = tokio::select! {
+            biased;
+            close = &mut close_now => break close.unwrap_or(Close::GOING_AWAY),
+            item = queue.recv() => item,
+        };
+        let message = match item? {
+            Outgoing::Message(message) => message,
+            Outgoing::Close(close) => break close,
+        };
+        // Flushes only when the queue is empty, so that a burst goes out in few writes.
+        let sent = tokio::select! {
+            biased;
+            close = &mut close_now => break close.unwrap_or(Close::GOING_AWAY),
+            sent = async {
+                sink.feed(message).await?;
+                if queue.is_empty() {
+                    sink.flush().await?;
+                }
+                Ok::<_, axum::Error>(())
+            } => sent,
+        };
+        sent.ok()?;
+    };
+    let started = Instant::now();
+    let frame = CloseFrame {
+        code: close.code,
+        reason: Utf8Bytes::from_static(close.reason),
+    };
+    let _ = timeout(CLOSE_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
+    Some((started, close))
+}
+
+/// `text` cut as the chat's rule says ([`twinsock::chat::cut_line`]: 50 characters), copied
+/// only when it is cut.
+fn cut(text: Utf8Bytes) -> Utf8Bytes {
+    match twinsock::chat::cut_line(&text) {
+        cut if cut.len() < text.len() => cut.into(),
+        _ => text,
+    }
+}
+
+/// A data message's payload length in bytes.
+fn message_len(message: &Message) -> usize {
+    match message {
+        Message::Text(text) => text.len(),
+        Message::Binary(data) => data.len(),
+        Message::Ping(data) | Message::Pong(data) => data.len(),
+        Message::Close(_) => 0,
+    }
+}
+
+/// The close frame owed to the client for a read error, if any. axum hides tungstenite's error
+/// type (and its tungstenite is not ours to name), so its message is what tells them apart.
+fn close_for(error: &axum::Error) -> Option<Close> {
+    let message = error.to_string();
+    if message.ends_with("Connection reset without closing handshake") {
+        None
+    } else if message.starts_with("Space limit exceeded") {
+        Some(Close::TOO_BIG)
+    } else if message.starts_with("UTF-8 encoding error") {
+        Some(Close::INVALID_UTF8)
+    } else if message.starts_with("WebSocket protocol error") {
+        Some(Close::PROTOCOL_ERROR)
+    } else {
+        None
+    }
+}

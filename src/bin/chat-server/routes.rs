@@ -1,0 +1,117 @@
+//! The HTTP side: the routes, and the checks made before a WebSocket upgrade (origin, room).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+use tracing::info;
+
+use crate::client::{self, Limits, Route, Session};
+use crate::config::Config;
+use crate::hub::{Hub, JoinError};
+use crate::origin::OriginPolicy;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The connected clients.
+    pub hub: Arc<Hub>,
+    /// Who may upgrade.
+    pub origins: Arc<OriginPolicy>,
+    /// Per-client limits.
+    pub limits: Limits,
+}
+
+/// The application: `/ws` (chat), `/hello` (demo), `/echo` (if enabled), `/pkg/...` from
+/// `config.pkg`, everything else from `config.www`.
+pub fn app(config: &Config, state: AppState) -> Router {
+    let mut router = Router::new().route("/ws", get(chat)).route("/hello", get(hello));
+    if config.echo_route {
+        router = router.route("/echo", get(echo));
+    }
+    router
+        .nest_service("/pkg", ServeDir::new(&config.pkg))
+        .fallback_service(ServeDir::new(&config.www))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// `GET /ws`.
+async fn chat(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    accept(state, Route::Chat, peer, &headers, upgrade)
+}
+
+/// `GET /echo`.
+async fn echo(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    accept(state, Route::Echo, peer, &headers, upgrade)
+}
+
+/// `GET /hello`.
+async fn hello(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    accept(state, Route::Hello, peer, &headers, upgrade)
+}
+
+/// Upgrades if the origin is allowed (else 403) and the hub has room (else 503).
+fn accept(
+    state: AppState,
+    route: Route,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let origin = headers
+        .get(header::ORIGIN)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+    let path = route.path();
+    let shown = origin.as_deref().unwrap_or("none");
+    if !state.origins.allows(origin.as_deref()) {
+        info!(%peer, path, origin = shown, "refused: origin not allowed");
+        return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
+    }
+    let (member, mailbox) = match state.hub.join(route.listens()) {
+        Ok(joined) => joined,
+        Err(refusal) => {
+            let why = match refusal {
+                JoinError::Full => "too many clients\n",
+                JoinError::ShuttingDown => "server shutting down\n",
+            };
+            info!(%peer, path, origin = shown, "refused: {}", why.trim_end());
+            return (StatusCode::SERVICE_UNAVAILABLE, why).into_response();
+        }
+    };
+    let limits = state.limits;
+    let session = Session {
+        member,
+        mailbox,
+        route,
+        limits,
+        peer,
+        origin,
+    };
+    upgrade
+        .max_message_size(limits.transport_limit())
+        .max_frame_size(limits.transport_limit())
+        .on_upgrade(move |socket| client::run(socket, session))
+}
