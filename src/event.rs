@@ -69,6 +69,17 @@ pub struct CloseEvent {
     pub was_clean: bool,
 }
 
+impl CloseEvent {
+    /// Close 1006, not clean: the connection failed or died without a closing handshake.
+    pub(crate) fn abnormal() -> Self {
+        Self {
+            code: 1006,
+            reason: String::new(),
+            was_clean: false,
+        }
+    }
+}
+
 /// An event of a socket, delivered in order by its `Stream`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Event {

@@ -147,20 +147,7 @@ fn a_certificate_for_another_host_fails_with_a_tls_cause() {
 #[test]
 fn a_server_process_killed_mid_stream_gives_1006() {
     // A test server of our own, killed (SIGKILL) while a message stream is flowing.
-    let Some(exe) = option_env!("CARGO_BIN_EXE_test-server") else {
-        panic!("run the tests with --features test-server");
-    };
-    let mut child = std::process::Command::new(exe)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start a test server");
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
+    let (mut child, line) = common::spawn_test_server(false);
     let address = line
         .split_whitespace()
         .find_map(|kv| kv.strip_prefix("ws="))

@@ -455,14 +455,7 @@ impl Connection {
     fn fail(&mut self, cause: FailureCause) {
         self.phase = Phase::Done;
         self.deadline = None;
-        self.shared.finish(
-            Some(cause),
-            CloseEvent {
-                code: 1006,
-                reason: String::new(),
-                was_clean: false,
-            },
-        );
+        self.shared.finish(Some(cause), CloseEvent::abnormal());
     }
 
     /// The deadline passed.
@@ -474,14 +467,7 @@ impl Connection {
             }
             Phase::Closing(_) => {
                 // The server never answered our close frame.
-                self.shared.finish(
-                    None,
-                    CloseEvent {
-                        code: 1006,
-                        reason: String::new(),
-                        was_clean: false,
-                    },
-                )
+                self.shared.finish(None, CloseEvent::abnormal())
             }
             Phase::Open(ws) => self.keepalive(ws),
             Phase::Draining(_) | Phase::Done => {}
@@ -500,14 +486,7 @@ impl Connection {
         match self.ping_sent {
             Some(sent) if self.last_heard < sent => {
                 let cause = FailureCause::Io(format!("no answer to a keepalive ping within {timeout:?}"));
-                self.shared.finish(
-                    Some(cause),
-                    CloseEvent {
-                        code: 1006,
-                        reason: String::new(),
-                        was_clean: false,
-                    },
-                );
+                self.shared.finish(Some(cause), CloseEvent::abnormal());
                 return;
             }
             _ if now < self.last_heard + interval => {

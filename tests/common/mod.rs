@@ -170,18 +170,33 @@ fn server_line() -> String {
 
 #[cfg(not(target_arch = "wasm32"))]
 fn server_line() -> String {
-    if let Ok(line) = std::env::var("TWINSOCK_TEST_SERVER") {
+    if let Some(line) = std::env::var("TWINSOCK_TEST_SERVER").ok().filter(|line| !line.is_empty()) {
         return line;
     }
     // Start one for this test binary; it exits when our end of its stdin closes (when this
     // process ends), so it never outlives the tests.
+    let (child, line) = spawn_test_server(true);
+    // Kept (with its stdin open) for the life of this process.
+    static CHILD: std::sync::OnceLock<std::sync::Mutex<std::process::Child>> = std::sync::OnceLock::new();
+    let _ = CHILD.set(std::sync::Mutex::new(child));
+    line
+}
+
+/// Starts the test server binary (native tests built with `--features test-server`) and
+/// returns it with its address line. With `exit_on_stdin_eof`, it exits when its stdin closes.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn spawn_test_server(exit_on_stdin_eof: bool) -> (std::process::Child, String) {
     let Some(exe) = option_env!("CARGO_BIN_EXE_test-server") else {
         panic!("run the tests with --features test-server, or set TWINSOCK_TEST_SERVER");
     };
-    let mut child = std::process::Command::new(exe)
-        .arg("--exit-on-stdin-eof")
+    let mut command = std::process::Command::new(exe);
+    if exit_on_stdin_eof {
+        command.arg("--exit-on-stdin-eof");
+    }
+    let mut child = command
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start the test server");
     let mut line = String::new();
@@ -190,10 +205,7 @@ fn server_line() -> String {
         &mut line,
     )
     .expect("read the test server's address line");
-    // Kept (with its stdin open) for the life of this process.
-    static CHILD: std::sync::OnceLock<std::sync::Mutex<std::process::Child>> = std::sync::OnceLock::new();
-    let _ = CHILD.set(std::sync::Mutex::new(child));
-    line.trim().to_string()
+    (child, line.trim().to_string())
 }
 
 /// `ws://` URL of `path` on the test server.
