@@ -1,6 +1,7 @@
 //! The command line: the options, their defaults, and `--help`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// `--listen`: the address to listen on (port 0 picks a free port).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -12,6 +13,9 @@ pub const DEFAULT_MAX_CLIENTS: usize = 10_000;
 pub const DEFAULT_QUEUE: usize = 256;
 /// `--rate-limit`: messages per second a client may send (0: no limit).
 pub const DEFAULT_RATE_LIMIT: u32 = 0;
+/// `--header-timeout`: how long a connection may take to send a complete request head, in
+/// seconds (0: no limit).
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// `--www`: the directory served at `/` (relative to the working directory).
 pub const DEFAULT_WWW: &str = "www";
 /// `--pkg`: the directory served at `/pkg/` (the `wasm-pack build --target web` output).
@@ -33,6 +37,10 @@ pub struct Config {
     /// Messages per second per client (burst of as many); over it the client gets 1008.
     /// 0 turns the limit off.
     pub rate_limit: u32,
+    /// How long a connection may take to send a complete request head (counted from the
+    /// connection, or from the server's last answer on a kept-alive one); later, it is
+    /// dropped. Zero turns the limit off. WebSockets are not bound by it.
+    pub header_timeout: Duration,
     /// The static files served at `/`.
     pub www: PathBuf,
     /// The static files served at `/pkg/`.
@@ -50,6 +58,7 @@ impl Default for Config {
             max_clients: DEFAULT_MAX_CLIENTS,
             queue: DEFAULT_QUEUE,
             rate_limit: DEFAULT_RATE_LIMIT,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
             www: PathBuf::from(DEFAULT_WWW),
             pkg: PathBuf::from(DEFAULT_PKG),
             echo_route: false,
@@ -83,13 +92,16 @@ Options:
   --max-clients N            WebSocket clients at once (default {DEFAULT_MAX_CLIENTS}); one more: HTTP 503
   --queue N                  outgoing messages queued per client (default {DEFAULT_QUEUE}); full: close 1013
   --rate-limit N             messages per second per client, burst N (default {DEFAULT_RATE_LIMIT} = off); over: close 1008
+  --header-timeout SECS      seconds a connection may take to send a complete request head (default
+                             {header_timeout}; 0 = off); later: dropped. WebSockets are not bound
   --www DIR                  static files served at / (default {DEFAULT_WWW})
   --pkg DIR                  static files served at /pkg/ (default {DEFAULT_PKG})
   --echo-route               also serve /echo, which echoes text and binary to the sender only
   -h, --help                 print this help
 
 Logs go to stderr; set RUST_LOG to change the level (default info).
-"
+",
+        header_timeout = DEFAULT_HEADER_TIMEOUT.as_secs_f64(),
     )
 }
 
@@ -116,6 +128,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "--max-clients" => config.max_clients = number(&name, &value()?, 1)?,
             "--queue" => config.queue = number(&name, &value()?, 1)?,
             "--rate-limit" => config.rate_limit = number(&name, &value()?, 0)?,
+            "--header-timeout" => config.header_timeout = seconds(&name, &value()?)?,
             "--www" => config.www = PathBuf::from(value()?),
             "--pkg" => config.pkg = PathBuf::from(value()?),
             "--echo-route" if inline.is_none() => config.echo_route = true,
@@ -136,4 +149,12 @@ where
             "{name} needs a whole number of at least {min}, not {text:?}"
         )),
     }
+}
+
+/// `text` as a duration in (possibly fractional) seconds, or an error naming the option.
+fn seconds(name: &str, text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .ok_or_else(|| format!("{name} needs a number of seconds (0 or more), not {text:?}"))
 }

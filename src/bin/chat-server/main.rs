@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! chat-server [--listen ADDR] [--allow-origin ORIGIN]... [--max-message-size BYTES]
-//!             [--max-clients N] [--queue N] [--rate-limit N] [--www DIR] [--pkg DIR] [--echo-route]
+//!             [--max-clients N] [--queue N] [--rate-limit N] [--header-timeout SECS]
+//!             [--www DIR] [--pkg DIR] [--echo-route]
 //! ```
 //!
 //! | option | default | meaning |
@@ -13,6 +14,7 @@
 //! | `--max-clients` | 10000 | WebSocket clients at once; one more: HTTP 503 |
 //! | `--queue` | 256 | outgoing messages queued per client; full: close 1013 |
 //! | `--rate-limit` | 0 (off) | messages per second per client, burst as many; over: close 1008 |
+//! | `--header-timeout` | 10 | seconds to send a complete request head (from the connection, or from the last answer); later: dropped; 0: off; WebSockets are exempt |
 //! | `--www` | `www` | static files served at `/` (`/` is `index.html`) |
 //! | `--pkg` | `pkg` | static files served at `/pkg/` (the `wasm-pack build --target web` output) |
 //! | `--echo-route` | off | also serve `/echo` (echoes text and binary to the sender) |
@@ -37,6 +39,7 @@
 
 mod client;
 mod config;
+mod head_timeout;
 mod hello;
 mod hub;
 mod origin;
@@ -58,6 +61,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::client::Limits;
 use crate::config::{Command, Config};
+use crate::head_timeout::HeadTimeout;
 use crate::hub::{Close, Hub};
 use crate::origin::OriginPolicy;
 use crate::routes::AppState;
@@ -118,9 +122,10 @@ async fn serve(config: Config) -> std::io::Result<()> {
     };
     let app = routes::app(&config, state);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    // A chat sends small messages: no Nagle delay.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(problem) = tcp.set_nodelay(true) {
+    // A chat sends small messages: no Nagle delay. (Through `tap_io`, whose listener's address
+    // axum knows how to pass to `ConnectInfo`.)
+    let listener = HeadTimeout::new(listener, config.header_timeout).tap_io(|io| {
+        if let Err(problem) = io.tcp().set_nodelay(true) {
             debug!(%problem, "cannot set TCP_NODELAY");
         }
     });

@@ -113,5 +113,6 @@ fn accept(
     upgrade
         .max_message_size(limits.transport_limit())
         .max_frame_size(limits.transport_limit())
+        .read_buffer_size(client::READ_BUFFER)
         .on_upgrade(move |socket| client::run(socket, session))
 }
