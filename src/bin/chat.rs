@@ -78,7 +78,13 @@ fn main() {
                 Some(ChatEvent::Ended(end)) => {
                     eprintln!("chat: {end}");
                     // A normal end: we left, or the server went away or closed without a code.
-                    let normal = matches!(end, ChatEnd::Closed { code: 1000 | 1001 | 1005, .. });
+                    let normal = matches!(
+                        end,
+                        ChatEnd::Closed {
+                            code: 1000 | 1001 | 1005,
+                            ..
+                        }
+                    );
                     return if normal { 0 } else { 1 };
                 }
                 None => return 1,

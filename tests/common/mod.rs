@@ -170,7 +170,10 @@ fn server_line() -> String {
 
 #[cfg(not(target_arch = "wasm32"))]
 fn server_line() -> String {
-    if let Some(line) = std::env::var("TWINSOCK_TEST_SERVER").ok().filter(|line| !line.is_empty()) {
+    if let Some(line) = std::env::var("TWINSOCK_TEST_SERVER")
+        .ok()
+        .filter(|line| !line.is_empty())
+    {
         return line;
     }
     // Start one for this test binary; it exits when our end of its stdin closes (when this
