@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Merges the benchmark results (target/bench/*.json from scripts/bench-native.sh and
+scripts/bench-web.sh) into bench/results/latest.json, draws the round-trip latency
+distributions (bench/results/latency.svg), prints one table, and writes BENCHMARKS.md.
+
+Usage: scripts/bench_report.py COMMAND   (COMMAND: the command line that produced the results)
+"""
+
+import csv
+import datetime
+import json
+import os
+import sys
+
+RAW = "target/bench"
+OUT = "bench/results"
+CLIENT_ORDER = ["twinsock", "tungstenite", "tokio-tungstenite", "ewebsock"]
+COLOURS = {"twinsock": "#c0392b", "tungstenite": "#2c3e50", "tokio-tungstenite": "#2980b9", "ewebsock": "#7f8c8d"}
+
+
+def load(name):
+    path = os.path.join(RAW, name)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def fmt(value, unit):
+    if unit in ("rt/s", "msg/s"):
+        return "{:,.0f}".format(value)
+    if unit in ("MB/s",):
+        return "{:,.0f}".format(value)
+    return "{:,.1f}".format(value)
+
+
+def native_rows(native):
+    by_id = {}
+    for row in native["summary"]:
+        by_id.setdefault((row["id"], row["unit"]), {})[row["client"]] = row
+    rows = []
+    for (measure, unit), clients in by_id.items():
+        cells = []
+        for client in CLIENT_ORDER:
+            row = clients.get(client)
+            cells.append("{} ({:.2f}x)".format(fmt(row["median"], unit), row["ratio_to_tungstenite"]) if row else "n/a")
+        rows.append(["{} ({})".format(measure.replace("_", " "), unit)] + cells)
+    return rows
+
+
+def scale_rows(native):
+    rows = []
+    for client, runs in native.get("scale", {}).items():
+        runs = sorted(runs, key=lambda r: r["open_all_ms"])
+        mid = runs[len(runs) // 2]
+        rows.append([
+            client,
+            "{:.0f} ms".format(mid["open_all_ms"]),
+            "{} -> {}".format(mid["threads_before"], mid["threads_after"]),
+            "{:.1f} MiB -> {:.1f} MiB".format(mid["rss_before_kib"] / 1024, mid["rss_after_kib"] / 1024),
+            "{:.0f} KiB".format(mid["rss_per_socket_kib"]),
+        ])
+    return rows
+
+
+def web_rows(web):
+    """One row per test: messages per second, or microseconds per message for the path tests."""
+    rows = []
+    for test in web["summary"].values():
+        def value(side):
+            data = test[side]
+            return "{:,.0f}/s".format(data["rate"]) if "rate" in data else "{:.2f} µs/msg".format(data["us_per_msg"])
+        ratio = "{:.2f}".format(test["ratio"]) if test.get("ratio") is not None else "n/a (JS side is a no-op)"
+        rows.append([test["label"], value("twinsock"), value("js"), ratio])
+    return rows
+
+
+def size_rows(size):
+    return [
+        [r["label"], "{:,}".format(r["wasm"]["raw"]), "{:,}".format(r["wasm"]["gzip9"]), "{:,}".format(r["js_glue"]["raw"])]
+        for r in size["results"]
+    ]
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def latency_svg(csv_path, svg_path):
+    """Cumulative distributions of the round-trip latency samples, log-scaled x axis."""
+    import math
+
+    samples = {}
+    with open(csv_path) as f:
+        for row in csv.DictReader(f):
+            samples.setdefault(row["client"], []).append(float(row["latency_us"]))
+    if not samples:
+        return False
+    width, height, left, bottom, top, right = 720, 400, 60, 50, 20, 160
+    lo = max(1.0, min(min(v) for v in samples.values()))
+    hi = max(max(v) for v in samples.values())
+    lx = lambda us: left + (math.log10(max(us, lo)) - math.log10(lo)) / (math.log10(hi) - math.log10(lo)) * (width - left - right)
+    ly = lambda q: top + (1 - q) * (height - top - bottom)
+    parts = [
+        '<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">' % (width, height),
+        '<rect width="100%" height="100%" fill="white"/>',
+        '<text x="%d" y="14">Round-trip latency, 32-byte text, cumulative (native clients, one run)</text>' % left,
+    ]
+    decade = 10 ** math.floor(math.log10(lo))
+    while decade <= hi * 10:
+        if lo <= decade <= hi:
+            x = lx(decade)
+            parts.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>' % (x, top, x, height - bottom))
+            parts.append('<text x="%.1f" y="%d" text-anchor="middle">%g µs</text>' % (x, height - bottom + 16, decade))
+        decade *= 10
+    for q in (0, 0.5, 0.9, 0.99, 1):
+        y = ly(q)
+        parts.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#eee"/>' % (left, y, width - right, y))
+        parts.append('<text x="%d" y="%.1f" text-anchor="end">p%g</text>' % (left - 6, y + 4, q * 100))
+    for i, client in enumerate(c for c in CLIENT_ORDER if c in samples):
+        values = sorted(samples[client])
+        step = max(1, len(values) // 400)
+        points = " ".join("%.1f,%.1f" % (lx(v), ly((j + 1) / len(values))) for j, v in enumerate(values) if j % step == 0 or j == len(values) - 1)
+        colour = COLOURS.get(client, "#000")
+        parts.append('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>' % (colour, points))
+        parts.append('<text x="%d" y="%d" fill="%s">%s</text>' % (width - right + 10, top + 20 + 18 * i, colour, client))
+    parts.append("</svg>")
+    with open(svg_path, "w") as f:
+        f.write("\n".join(parts) + "\n")
+    return True
+
+
+def main():
+    command = sys.argv[1] if len(sys.argv) > 1 else "scripts/bench.sh"
+    native, web, size = load("native.json"), load("web.json"), load("web-size.json")
+    os.makedirs(OUT, exist_ok=True)
+    merged = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "command": command,
+              "native": native, "web": web, "web_size": size}
+    with open(os.path.join(OUT, "latest.json"), "w") as f:
+        json.dump(merged, f, indent=1)
+    chart = os.path.exists(os.path.join(RAW, "native-latency.csv")) and latency_svg(
+        os.path.join(RAW, "native-latency.csv"), os.path.join(OUT, "latency.svg"))
+
+    sections = []
+    if native:
+        machine = native["machine"]
+        sections.append("## Native client\n\nMedians over alternating rounds against one local echo server; "
+                        "in brackets, the ratio to raw (blocking) tungstenite.\n\n"
+                        + table(["measurement"] + CLIENT_ORDER, native_rows(native)))
+        sections.append("### 1,000 sockets in one process\n\n"
+                        + table(["client", "time to open all", "threads", "resident memory", "per socket"], scale_rows(native)))
+        if chart:
+            sections.append("![Round-trip latency distributions](bench/results/latency.svg)")
+    if web:
+        sections.append("## Browser backend (headless Chromium)\n\ntwinsock's wasm build next to the browser's WebSocket "
+                        "from plain JavaScript, in one page, alternating, against one local echo server.\n\n"
+                        + table(["test", "twinsock", "plain JS", "twinsock / JS"], web_rows(web)))
+    if size:
+        sections.append("## Bundle size (after wasm-opt -Oz)\n\n"
+                        + table(["build", ".wasm bytes", "gzip -9", "JS glue bytes"], size_rows(size))
+                        + "\n\nThe three hello programs do the same (the tutorial's first demo) with the same size "
+                        "profile: " + size["notes"]["hello_profile"] + ".")
+    facts = []
+    if native:
+        m = native["machine"]
+        facts.append("- Machine: {} CPUs ({}), {}".format(m["nproc"], m["cpu_model"], m["kernel"].split(" (")[0]))
+        facts.append("- Load average at start and end of the native run: {} / {}".format(
+            " ".join(m["loadavg_start"].split()[:3]), " ".join(m["loadavg_end"].split()[:3])))
+        facts.append("- {}; crates: {}".format(m["rustc"], ", ".join(
+            "{} {}".format(k, "/".join(v)) for k, v in sorted(m["crates"].items()) if k in CLIENT_ORDER + ["tokio"])))
+    if web:
+        facts.append("- " + web["facts"].get("chromium", "chromium"))
+    doc = ["# Benchmarks", "",
+           "Latest results, {}. Reproduce with `{}` (a few minutes; it installs what it needs). "
+           "Raw results: [`bench/results/latest.json`](bench/results/latest.json).".format(merged["date"][:10], command),
+           "", "These machines are noisy (2 shared cores): compare the ratios measured side by side in one run, "
+           "not absolute numbers across runs.", ""] + facts + [""] + ["\n\n".join(sections), ""]
+    with open("BENCHMARKS.md", "w") as f:
+        f.write("\n".join(doc))
+    print("\n\n".join(sections))
+    print("\nwrote BENCHMARKS.md and {}/latest.json".format(OUT))
+
+
+if __name__ == "__main__":
+    main()
