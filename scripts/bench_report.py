@@ -115,7 +115,7 @@ def latency_svg(csv_path, svg_path):
             parts.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>' % (x, top, x, height - bottom))
             parts.append('<text x="%.1f" y="%d" text-anchor="middle">%g µs</text>' % (x, height - bottom + 16, decade))
         decade *= 10
-    for q in (0, 0.5, 0.9, 0.99, 1):
+    for q in (0, 0.5, 0.9, 1):
         y = ly(q)
         parts.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#eee"/>' % (left, y, width - right, y))
         parts.append('<text x="%d" y="%.1f" text-anchor="end">p%g</text>' % (left - 6, y + 4, q * 100))
