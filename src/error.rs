@@ -160,19 +160,19 @@ impl fmt::Display for Error {
             Self::InvalidUrl(UrlError::UnsupportedScheme(s)) => {
                 write!(
                     f,
-                    "SyntaxError: the URL's scheme {s:?} is not ws, wss, http or https"
+                    "SyntaxError: the URL's scheme \"{s}\" is not ws, wss, http or https"
                 )
             }
             Self::InvalidUrl(UrlError::Fragment) => f.write_str("SyntaxError: the URL has a fragment"),
-            Self::InvalidUrl(UrlError::InvalidHost(h)) => write!(f, "SyntaxError: invalid host {h:?}"),
-            Self::InvalidUrl(UrlError::InvalidPort(p)) => write!(f, "SyntaxError: invalid port {p:?}"),
+            Self::InvalidUrl(UrlError::InvalidHost(h)) => write!(f, "SyntaxError: invalid host \"{h}\""),
+            Self::InvalidUrl(UrlError::InvalidPort(p)) => write!(f, "SyntaxError: invalid port \"{p}\""),
             Self::InvalidProtocol { protocol, reason } => {
                 let what = match reason {
                     ProtocolNameError::Empty => "is empty",
                     ProtocolNameError::NotAToken => "is not a valid token",
                     ProtocolNameError::Duplicate => "is requested twice",
                 };
-                write!(f, "SyntaxError: the subprotocol {protocol:?} {what}")
+                write!(f, "SyntaxError: the subprotocol \"{protocol}\" {what}")
             }
             Self::InvalidCloseCode(code) => write!(
                 f,
@@ -185,7 +185,7 @@ impl fmt::Display for Error {
                 )
             }
             Self::StillConnecting => f.write_str("InvalidStateError: the socket is still connecting"),
-            Self::InvalidHeader(name) => write!(f, "the header {name:?} has an invalid name or value"),
+            Self::InvalidHeader(name) => write!(f, "the header \"{name}\" has an invalid name or value"),
             Self::ConnectFailed { cause, code } => {
                 write!(f, "the connection failed (close code {code}): {cause}")
             }

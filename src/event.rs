@@ -71,6 +71,7 @@ pub struct CloseEvent {
 
 impl CloseEvent {
     /// Close 1006, not clean: the connection failed or died without a closing handshake.
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn abnormal() -> Self {
         Self {
             code: 1006,

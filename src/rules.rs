@@ -1,8 +1,6 @@
 //! The shared validation rules, run before either backend is touched: URL parsing and
 //! normalisation, subprotocol names, close codes and reasons.
 
-use std::net::Ipv6Addr;
-
 use crate::error::{Error, ProtocolNameError, UrlError};
 
 /// The longest close reason allowed, in bytes of UTF-8 (a control frame's 125 bytes less the code).
@@ -70,10 +68,9 @@ pub fn parse_url(input: &str) -> Result<WsUrl, Error> {
         return Err(Error::InvalidUrl(UrlError::Fragment));
     }
     let rest = rest.trim_start_matches(['/', '\\']);
-    let authority_end = rest.find(['/', '\\', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let (userinfo, host_port) = match authority.rfind('@') {
-        Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
+    let (authority, tail) = split_before(rest, |c| matches!(c, '/' | '\\' | '?'));
+    let (userinfo, host_port) = match authority.rsplit_once('@') {
+        Some((userinfo, host_port)) => (Some(userinfo), host_port),
         None => (None, authority),
     };
     let (host, port_text) = split_host_port(host_port)?;
@@ -81,8 +78,8 @@ pub fn parse_url(input: &str) -> Result<WsUrl, Error> {
         None | Some("") => default_port(secure),
         Some(digits) => parse_port(digits)?,
     };
-    let (path, query) = match tail.find('?') {
-        Some(q) => (&tail[..q], Some(&tail[q + 1..])),
+    let (path, query) = match tail.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
         None => (tail, None),
     };
     let mut resource = normalise_path(path);
@@ -108,31 +105,37 @@ pub fn parse_url(input: &str) -> Result<WsUrl, Error> {
     Ok(WsUrl { href, ..url })
 }
 
+/// Splits `text` before the first character that `stop` matches (all of it and "" if none).
+/// (The string methods here are the ones that cannot panic: slicing by index would bring
+/// panic-formatting code into the wasm build.)
+fn split_before(text: &str, stop: impl Fn(char) -> bool) -> (&str, &str) {
+    let at = text.find(stop).unwrap_or(text.len());
+    (text.get(..at).unwrap_or(text), text.get(at..).unwrap_or(""))
+}
+
 /// Splits `scheme:rest`, lower-casing the scheme; `None` when the input does not start with one.
 fn split_scheme(input: &str) -> Option<(String, &str)> {
-    let colon = input.find(':')?;
-    let scheme = &input[..colon];
+    let (scheme, rest) = input.split_once(':')?;
     let mut chars = scheme.chars();
     let first_is_alpha = chars.next()?.is_ascii_alphabetic();
     let valid = first_is_alpha && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    valid.then(|| (scheme.to_ascii_lowercase(), &input[colon + 1..]))
+    valid.then(|| (scheme.to_ascii_lowercase(), rest))
 }
 
 fn split_host_port(host_port: &str) -> Result<(String, Option<&str>), Error> {
     let invalid_host = || Error::InvalidUrl(UrlError::InvalidHost(host_port.to_string()));
     if let Some(bracketed) = host_port.strip_prefix('[') {
-        let close = bracketed.find(']').ok_or_else(invalid_host)?;
-        let address: Ipv6Addr = bracketed[..close].parse().map_err(|_| invalid_host())?;
-        let after = &bracketed[close + 1..];
+        let (address, after) = bracketed.split_once(']').ok_or_else(invalid_host)?;
+        let address = parse_ipv6(address).ok_or_else(invalid_host)?;
         let port = match after.strip_prefix(':') {
             Some(port) => Some(port),
             None if after.is_empty() => None,
             None => return Err(invalid_host()),
         };
-        return Ok((address.to_string(), port));
+        return Ok((serialise_ipv6(&address), port));
     }
-    let (host, port) = match host_port.rfind(':') {
-        Some(colon) => (&host_port[..colon], Some(&host_port[colon + 1..])),
+    let (host, port) = match host_port.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
         None => (host_port, None),
     };
     let forbidden = |c: char| {
@@ -147,6 +150,84 @@ fn split_host_port(host_port: &str) -> Result<(String, Option<&str>), Error> {
         return Err(invalid_host());
     }
     Ok((host.to_ascii_lowercase(), port))
+}
+
+/// The eight 16-bit pieces of an IPv6 address in text form (with `::` and an optional dotted
+/// IPv4 tail), as the URL standard parses them.
+fn parse_ipv6(text: &str) -> Option<[u16; 8]> {
+    fn pieces(text: &str, out: &mut Vec<u16>) -> Option<()> {
+        if text.is_empty() {
+            return Some(());
+        }
+        for group in text.split(':') {
+            if group.contains('.') {
+                let mut octets = group
+                    .split('.')
+                    .map(|o| o.parse::<u8>().ok().filter(|_| !o.is_empty()));
+                let mut next = || octets.next().flatten().map(u16::from);
+                let (a, b, c, d) = (next()?, next()?, next()?, next()?);
+                if octets.next().is_some() {
+                    return None;
+                }
+                out.extend([a << 8 | b, c << 8 | d]);
+            } else if (1..=4).contains(&group.len()) && group.bytes().all(|b| b.is_ascii_hexdigit()) {
+                out.push(u16::from_str_radix(group, 16).ok()?);
+            } else {
+                return None;
+            }
+        }
+        Some(())
+    }
+    let (mut head, mut tail) = (Vec::new(), Vec::new());
+    match text.split_once("::") {
+        Some((before, after)) => {
+            pieces(before, &mut head)?;
+            pieces(after, &mut tail)?;
+            if head.len() + tail.len() > 7 {
+                return None;
+            }
+        }
+        None => {
+            pieces(text, &mut head)?;
+            if head.len() != 8 {
+                return None;
+            }
+        }
+    }
+    let mut address = [0u16; 8];
+    address[..head.len()].copy_from_slice(&head);
+    address[8 - tail.len()..].copy_from_slice(&tail);
+    Some(address)
+}
+
+/// An IPv6 address as the URL standard serialises it: lower-case hex, the first longest run
+/// of two or more zero pieces written `::`.
+fn serialise_ipv6(address: &[u16; 8]) -> String {
+    let (mut best, mut best_len, mut run_start, mut run_len) = (0, 0, 0, 0);
+    for (i, piece) in address.iter().enumerate() {
+        if *piece == 0 {
+            if run_len == 0 {
+                run_start = i;
+            }
+            run_len += 1;
+            if run_len > best_len {
+                (best, best_len) = (run_start, run_len);
+            }
+        } else {
+            run_len = 0;
+        }
+    }
+    let hex = |pieces: &[u16]| {
+        pieces
+            .iter()
+            .map(|p| format!("{p:x}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    };
+    if best_len < 2 {
+        return hex(address);
+    }
+    format!("{}::{}", hex(&address[..best]), hex(&address[best + best_len..]))
 }
 
 fn parse_port(digits: &str) -> Result<u16, Error> {
@@ -209,9 +290,12 @@ fn percent_encode_into(out: &mut String, text: &str, keep: fn(char) -> bool) {
         if keep(c) {
             out.push(c);
         } else {
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
             let mut buf = [0; 4];
             for byte in c.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("%{byte:02X}"));
+                out.push('%');
+                out.push(char::from(HEX[usize::from(byte >> 4)]));
+                out.push(char::from(HEX[usize::from(byte & 15)]));
             }
         }
     }
@@ -292,6 +376,10 @@ mod tests {
         assert_eq!(href("ws://h\\a\\b"), "ws://h/a/b");
         assert_eq!(href("  ws://h/\t  "), "ws://h/");
         assert_eq!(href("ws://[0:0::1]:9000/x"), "ws://[::1]:9000/x");
+        assert_eq!(href("ws://[2001:DB8:0:0:1:0:0:1]/"), "ws://[2001:db8::1:0:0:1]/");
+        assert_eq!(href("ws://[::ffff:127.0.0.1]/"), "ws://[::ffff:7f00:1]/");
+        assert_eq!(href("ws://[1:2:3:4:5:6:7:8]/"), "ws://[1:2:3:4:5:6:7:8]/");
+        assert_eq!(href("ws://[::]/"), "ws://[::]/");
         assert_eq!(href("ws://h:/"), "ws://h/");
         assert_eq!(href("ws://h/é"), "ws://h/%C3%A9");
         // After a special scheme, any number of slashes comes before the host.
