@@ -6,9 +6,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use common::chat_server::ChatServer;
+
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -16,62 +18,7 @@ use common::{expect_failure, opened, text, until_close, WAIT};
 use futures::executor::block_on;
 use twinsock::{Event, Message, Socket, WebSocket, WebSocketBuilder};
 
-/// A running `chat-server`, killed (and reaped) when dropped.
-struct ChatServer {
-    child: Child,
-    port: u16,
-}
-
 impl ChatServer {
-    /// Starts the server on `127.0.0.1:0` with `args` and waits for its address line.
-    fn start(args: &[&str]) -> Self {
-        let Some(exe) = option_env!("CARGO_BIN_EXE_chat-server") else {
-            panic!("the chat-server binary is not built: run the tests with --features chat-server");
-        };
-        let logs = if std::env::var_os("TWINSOCK_CHAT_SERVER_LOGS").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        };
-        let mut child = Command::new(exe)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(logs)
-            .spawn()
-            .expect("start chat-server");
-        let stdout = child.stdout.take().expect("the server's stdout");
-        let mut server = Self { child, port: 0 };
-        let (line_tx, line_rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = line_tx.send(line);
-        });
-        let line = line_rx
-            .recv_timeout(WAIT)
-            .expect("chat-server printed no address line in time");
-        let port = line
-            .trim()
-            .strip_prefix("chat-server listening on http://127.0.0.1:")
-            .and_then(|rest| rest.strip_suffix('/'))
-            .and_then(|port| port.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected address line {line:?}"));
-        server.port = port;
-        server
-    }
-
-    /// `ws://` URL of `path`.
-    fn url(&self, path: &str) -> String {
-        format!("ws://127.0.0.1:{}{path}", self.port)
-    }
-
-    /// The server's own origin.
-    fn origin(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
     /// A chat client, open.
     fn chat(&self) -> WebSocket {
         block_on(common::open(&self.url("/ws")))
@@ -100,13 +47,6 @@ impl ChatServer {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
-    }
-}
-
-impl Drop for ChatServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

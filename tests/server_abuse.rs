@@ -10,10 +10,11 @@
 
 mod common;
 
+use common::chat_server::ChatServer;
+
 use std::future::Future;
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
@@ -22,62 +23,7 @@ use std::time::{Duration, Instant};
 use common::WAIT;
 use twinsock::{CloseEvent, Event, Message, Socket, WebSocket};
 
-/// A running `chat-server`, killed (and reaped) when dropped.
-struct ChatServer {
-    child: Child,
-    port: u16,
-}
-
 impl ChatServer {
-    /// Starts the server on `127.0.0.1:0` with `args` and waits for its address line.
-    fn start(args: &[&str]) -> Self {
-        Self::start_with_env(args, &[])
-    }
-
-    /// [`ChatServer::start`] with these environment variables set for the server.
-    fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
-        let Some(exe) = option_env!("CARGO_BIN_EXE_chat-server") else {
-            panic!("the chat-server binary is not built: run the tests with --features chat-server");
-        };
-        let logs = if std::env::var_os("TWINSOCK_CHAT_SERVER_LOGS").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        };
-        let mut child = Command::new(exe)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(logs)
-            .spawn()
-            .expect("start chat-server");
-        let stdout = child.stdout.take().expect("the server's stdout");
-        let mut server = Self { child, port: 0 };
-        let (line_tx, line_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = line_tx.send(line);
-        });
-        let line = line_rx
-            .recv_timeout(WAIT)
-            .expect("chat-server printed no address line in time");
-        server.port = line
-            .trim()
-            .strip_prefix("chat-server listening on http://127.0.0.1:")
-            .and_then(|rest| rest.strip_suffix('/'))
-            .and_then(|port| port.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected address line {line:?}"));
-        server
-    }
-
-    /// `ws://` URL of `/ws`.
-    fn url(&self) -> String {
-        format!("ws://127.0.0.1:{}/ws", self.port)
-    }
-
     /// The server's resident set size in KiB (`VmRSS` of `/proc/PID/status`).
     #[cfg(target_os = "linux")]
     fn rss_kib(&self) -> u64 {
@@ -112,13 +58,6 @@ impl ChatServer {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-    }
-}
-
-impl Drop for ChatServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -390,7 +329,7 @@ fn connection_churn_gives_memory_back() {
     const BATCH: usize = 100;
     const BATCHES: usize = 10;
     let server = ChatServer::start_with_env(&[], &[("MALLOC_ARENA_MAX", "1")]);
-    let url = server.url();
+    let url = server.url("/ws");
     let chatters = Chatters::start(&url, 3);
     let idle_fds = server.open_fds();
 
@@ -545,8 +484,8 @@ fn slow_handshakes_are_dropped_at_the_header_timeout_without_holding_up_others()
     }));
 
     // Meanwhile, well-behaved clients connect and chat, and more come and go.
-    let chatters = Chatters::start(&server.url(), 3);
-    churn_batch(&server.url(), 0, 20);
+    let chatters = Chatters::start(&server.url("/ws"), 3);
+    churn_batch(&server.url("/ws"), 0, 20);
     for thread in slow {
         let (what, closed) = thread.join().expect("a slow client failed");
         let took = closed.unwrap_or_else(|| panic!("{what}: still connected after {limit:?}"));
@@ -654,7 +593,7 @@ fn expect_eof(stream: &mut TcpStream, what: &str) {
 fn protocol_violations_get_the_rfc_close_codes() {
     const MAX: usize = 1000;
     let server = ChatServer::start(&["--max-message-size", "1000"]);
-    let chatters = Chatters::start(&server.url(), 3);
+    let chatters = Chatters::start(&server.url("/ws"), 3);
     let text = 0x81; // FIN, text
     let mut invalid_fragments = frame(0x01, b"ok", true); // text, not FIN
     invalid_fragments.extend(frame(0x80, &[0xc3, 0x28], true)); // continuation, FIN
@@ -714,9 +653,9 @@ fn protocol_violations_get_the_rfc_close_codes() {
 fn a_flooder_is_closed_with_1008_while_others_lose_nothing() {
     const FLOOD: usize = 5_000;
     let server = ChatServer::start(&["--rate-limit", "100"]);
-    let chatters = Chatters::start(&server.url(), 3);
+    let chatters = Chatters::start(&server.url("/ws"), 3);
     let close = run(async {
-        let flooder = open(&server.url()).await;
+        let flooder = open(&server.url("/ws")).await;
         for n in 0..FLOOD {
             flooder.send_text(format!("flood {n}")).unwrap();
         }
@@ -736,14 +675,14 @@ fn a_flooder_is_closed_with_1008_while_others_lose_nothing() {
 fn clients_over_max_clients_get_503_while_the_connected_ones_lose_nothing() {
     const EXTRA: usize = 50;
     let server = ChatServer::start(&["--max-clients", "3"]);
-    let chatters = Chatters::start(&server.url(), 3);
+    let chatters = Chatters::start(&server.url("/ws"), 3);
     let port = server.port;
     // Many refused at once, over raw TCP and with twinsock's client.
     let raw: Vec<JoinHandle<u16>> = (0..EXTRA)
         .map(|_| std::thread::spawn(move || upgrade(port).1))
         .collect();
     let refused = run(futures::future::join_all((0..EXTRA).map(|_| async {
-        let socket = WebSocket::open(&server.url()).unwrap();
+        let socket = WebSocket::open(&server.url("/ws")).unwrap();
         let mut seen = Vec::new();
         loop {
             match next(&socket, "the refused client's close").await {

@@ -6,6 +6,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use futures::future::{select, Either};
+
+#[cfg(all(not(target_arch = "wasm32"), feature = "chat-server"))]
+pub mod chat_server;
 use twinsock::{CloseEvent, Event, Socket};
 
 /// How long any single wait in a test may take before the test fails.

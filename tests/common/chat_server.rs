@@ -1,0 +1,80 @@
+//! The `chat-server` binary as a test peer (native tests built with `--features chat-server`):
+//! started on a free loopback port, killed and reaped when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+
+use super::WAIT;
+
+/// A running `chat-server`, killed (and reaped) when dropped. Set `TWINSOCK_CHAT_SERVER_LOGS=1`
+/// to see its log.
+pub struct ChatServer {
+    /// The server process.
+    pub child: Child,
+    /// The port it listens on, on 127.0.0.1.
+    pub port: u16,
+}
+
+impl ChatServer {
+    /// Starts the server on `127.0.0.1:0` with `args` and waits for its address line.
+    pub fn start(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    /// [`ChatServer::start`] with these environment variables set for the server.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let Some(exe) = option_env!("CARGO_BIN_EXE_chat-server") else {
+            panic!("the chat-server binary is not built: run the tests with --features chat-server");
+        };
+        let logs = if std::env::var_os("TWINSOCK_CHAT_SERVER_LOGS").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        };
+        let mut child = Command::new(exe)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(logs)
+            .spawn()
+            .expect("start chat-server");
+        let stdout = child.stdout.take().expect("the server's stdout");
+        let mut server = Self { child, port: 0 };
+        let (line_tx, line_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = line_tx.send(line);
+        });
+        let line = line_rx
+            .recv_timeout(WAIT)
+            .expect("chat-server printed no address line in time");
+        server.port = line
+            .trim()
+            .strip_prefix("chat-server listening on http://127.0.0.1:")
+            .and_then(|rest| rest.strip_suffix('/'))
+            .and_then(|port| port.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected address line {line:?}"));
+        server
+    }
+
+    /// `ws://` URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("ws://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The server's own origin.
+    pub fn origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for ChatServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
