@@ -1,14 +1,13 @@
 // The wasm chat page (www/index.html), the hello page and the native `chat` client against
 // the project's chat-server, in headless Chromium.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
   checkSawAll,
   describePage,
   ensureArtifacts,
-  launchBrowser,
   openChatPage,
   openPage,
   pageMessages,
@@ -18,21 +17,16 @@ import {
   waitForPageMessages,
   waitForStatus,
   waitUntil,
+  useBrowser,
 } from './harness.mjs';
 
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 test('three-way chat: two pages and the chat process see every message, in order', { timeout: 90000 }, async (t) => {
   const server = await startChatServer();
   t.after(server.stop);
-  const pageA = await openChatPage(browser, server.url);
-  const pageB = await openChatPage(browser, `${server.url}index.html`);
+  const pageA = await openChatPage(browser(), server.url);
+  const pageB = await openChatPage(browser(), `${server.url}index.html`);
   const chat = startChat(server.wsUrl);
   t.after(() => chat.stop());
   await chat.waitForStderr(/connected/);
@@ -82,7 +76,7 @@ test('three-way chat: two pages and the chat process see every message, in order
 test("hello page: the tutorial's four lines, ending with a clean close 1000", { timeout: 60000 }, async (t) => {
   const server = await startChatServer();
   t.after(server.stop);
-  const page = await openPage(browser, `${server.url}hello.html`);
+  const page = await openPage(browser(), `${server.url}hello.html`);
   const expected = [
     '[open] Connection established',
     'Sending to server',
@@ -115,7 +109,7 @@ test("hello page: the tutorial's four lines, ending with a clean close 1000", { 
 test('a message of 60 characters arrives cut to 50 (characters, not bytes)', { timeout: 60000 }, async (t) => {
   const server = await startChatServer();
   t.after(server.stop);
-  const page = await openChatPage(browser, server.url);
+  const page = await openChatPage(browser(), server.url);
   const ascii = '0123456789'.repeat(6);
   const accented = 'é'.repeat(30) + 'ж'.repeat(30); // 60 characters, 120 bytes in UTF-8
   await sendFromPage(page, ascii);
@@ -129,8 +123,8 @@ test('an over-size message closes the sender with 1009; the others stay', { time
   const limit = 65536;
   const server = await startChatServer(['--max-message-size', String(limit)]);
   t.after(server.stop);
-  const page = await openChatPage(browser, server.url);
-  const other = await openChatPage(browser, server.url);
+  const page = await openChatPage(browser(), server.url);
+  const other = await openChatPage(browser(), server.url);
 
   await sendFromPage(page, 'x'.repeat(limit + 4464)); // 70000 characters
   await waitForStatus(page, 'closed');

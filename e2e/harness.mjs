@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -267,6 +268,21 @@ export function startChat(wsUrl, name = 'chat') {
 
 // ---------------------------------------------------------------------------------------------
 // The browser
+
+/**
+ * One headless Chromium for the tests of the calling file: launched before them, closed after.
+ * Returns a getter for it.
+ */
+export function useBrowser() {
+  let browser;
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return () => browser;
+}
 
 export function launchBrowser() {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60000 });

@@ -2,11 +2,10 @@
 // (e2e/tutorial-server.mjs, which re-broadcasts as binary frames), and the article's
 // plain-JavaScript page (www/tutorial-chat.html) against chat-server.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   checkSawAll,
-  launchBrowser,
   openChatPage,
   openPage,
   sendFromPage,
@@ -14,20 +13,15 @@ import {
   startChatServer,
   startTutorialServer,
   waitForPageMessages,
+  useBrowser,
 } from './harness.mjs';
 
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 test("the chat process and the wasm page talk through the tutorial's Node server", { timeout: 60000 }, async (t) => {
   const server = await startTutorialServer();
   t.after(server.stop);
-  const page = await openChatPage(browser, server.url);
+  const page = await openChatPage(browser(), server.url);
   const chat = startChat(server.wsUrl);
   t.after(() => chat.stop());
   await chat.waitForStderr(/connected/);
@@ -60,10 +54,10 @@ test("the chat process and the wasm page talk through the tutorial's Node server
 test("the tutorial's plain-JavaScript page and the wasm page talk through chat-server", { timeout: 60000 }, async (t) => {
   const server = await startChatServer();
   t.after(server.stop);
-  const plain = await openPage(browser, `${server.url}tutorial-chat.html`);
+  const plain = await openPage(browser(), `${server.url}tutorial-chat.html`);
   // The article's page has no status line: wait for its `socket` (a global `let`) to open.
   await plain.waitForFunction(() => socket.readyState === WebSocket.OPEN, null, { timeout: 15000 });
-  const wasm = await openChatPage(browser, server.url);
+  const wasm = await openChatPage(browser(), server.url);
 
   const sent = { plain: [], wasm: [] };
   for (let i = 1; i <= 4; i++) {

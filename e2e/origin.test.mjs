@@ -1,13 +1,12 @@
 // chat-server's Origin check: pages from other origins get no WebSocket (HTTP 403 on the
 // upgrade), seen from a browser and from a raw HTTP client.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import crypto from 'node:crypto';
 import {
   describePage,
-  launchBrowser,
   openChatPage,
   openPage,
   pageMessages,
@@ -16,15 +15,10 @@ import {
   waitForStatus,
   waitUntil,
   withTimeout,
+  useBrowser,
 } from './harness.mjs';
 
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 /**
  * Opens a WebSocket to `url` from inside `page` (the browser's own API, so the browser sets
@@ -57,7 +51,7 @@ test("a page from another origin gets no connection to chat-server's /ws", { tim
   t.after(tutorial.stop);
 
   // www/index.html served by the tutorial server: its own chat (on the tutorial server) opens...
-  const page = await openChatPage(browser, tutorial.url);
+  const page = await openChatPage(browser(), tutorial.url);
   // ...but a WebSocket from this origin to chat-server is refused.
   const refused = await tryWebSocketFrom(page, server.wsUrl);
   assert.deepEqual(refused, { opened: false, error: true, code: 1006, wasClean: false });
@@ -83,7 +77,7 @@ test("the wasm chat page on a refused origin shows that the connection died (100
   // from an origin that chat-server does not allow, it is loaded from chat-server itself under
   // another name of 127.0.0.1: the IPv4-mapped IPv6 address. The browser connects to the same
   // IPv4 listener, but the page's origin is http://[::ffff:7f00:1]:PORT, not in the allow-list.
-  const page = await openPage(browser, `http://[::ffff:127.0.0.1]:${server.port}/`);
+  const page = await openPage(browser(), `http://[::ffff:127.0.0.1]:${server.port}/`);
   assert.equal(new URL(page.url()).hostname, '[::ffff:7f00:1]');
   await waitForStatus(page, 'closed');
   const ends = await page.$$eval('#messages .closed, #messages .died', (divs) =>
