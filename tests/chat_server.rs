@@ -6,10 +6,9 @@
 
 mod common;
 
-use common::chat_server::ChatServer;
+use common::chat_server::{response_status, tcp, upgrade, ChatServer};
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::TcpStream;
 use std::process::{Command, ExitStatus};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -50,36 +49,6 @@ impl ChatServer {
     }
 }
 
-/// A TCP connection to the server with every read and write bounded by [`WAIT`].
-fn tcp(port: u16) -> TcpStream {
-    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream.set_read_timeout(Some(WAIT)).unwrap();
-    stream.set_write_timeout(Some(WAIT)).unwrap();
-    stream
-}
-
-/// Reads an HTTP response head (up to the blank line, nothing after it) and returns its
-/// status code.
-fn status(stream: &mut TcpStream) -> u16 {
-    let mut head = Vec::new();
-    let mut byte = [0u8];
-    while !head.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            Ok(_) => break,
-            Err(error) => panic!("reading the response head {head:?}: {error}"),
-        }
-    }
-    let head = String::from_utf8_lossy(&head);
-    let line = head.lines().next().unwrap_or_default();
-    match line.split(' ').collect::<Vec<_>>().as_slice() {
-        ["HTTP/1.1", code, ..] => code
-            .parse()
-            .unwrap_or_else(|_| panic!("bad status line {line:?}")),
-        _ => panic!("not an HTTP response: {head:?}"),
-    }
-}
-
 /// The status of a plain `GET path`.
 fn get_status(port: u16, path: &str) -> u16 {
     let mut stream = tcp(port);
@@ -88,22 +57,7 @@ fn get_status(port: u16, path: &str) -> u16 {
         "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
-    status(&mut stream)
-}
-
-/// Sends a WebSocket upgrade request for `path` (with `origin`, if any) and returns the
-/// connection and the answer's status; after a 101 the connection is a WebSocket.
-fn upgrade(port: u16, path: &str, origin: Option<&str>) -> (TcpStream, u16) {
-    let mut stream = tcp(port);
-    let origin = origin.map(|o| format!("Origin: {o}\r\n")).unwrap_or_default();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{origin}\r\n"
-    )
-    .unwrap();
-    let code = status(&mut stream);
-    (stream, code)
+    response_status(&mut stream)
 }
 
 /// Expects the server to close `socket` with `code`, after no messages.

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::chat_server::ChatServer;
+use common::chat_server::{response_status, tcp, upgrade, upgrade_request, ChatServer};
 
 use std::future::Future;
 use std::io::{ErrorKind, Read, Write};
@@ -363,51 +363,6 @@ fn connection_churn_gives_memory_back() {
     assert_eq!(chatters.finish(), [BATCH * (BATCHES + 1); 3]);
 }
 
-/// A TCP connection to the server with every read and write bounded by [`WAIT`].
-fn tcp(port: u16) -> TcpStream {
-    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream.set_nodelay(true).unwrap();
-    stream.set_read_timeout(Some(WAIT)).unwrap();
-    stream.set_write_timeout(Some(WAIT)).unwrap();
-    stream
-}
-
-/// A WebSocket upgrade request for `/ws`.
-fn upgrade_request(port: u16) -> String {
-    format!(
-        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-}
-
-/// Reads an HTTP response head (up to the blank line, nothing after it) and returns its
-/// status code.
-fn status(stream: &mut TcpStream) -> u16 {
-    let mut head = Vec::new();
-    let mut byte = [0u8];
-    while !head.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            Ok(_) => break,
-            Err(error) => panic!("reading the response head {head:?}: {error}"),
-        }
-    }
-    let head = String::from_utf8_lossy(&head);
-    let line = head.lines().next().unwrap_or_default();
-    line.strip_prefix("HTTP/1.1 ")
-        .and_then(|rest| rest.get(..3)?.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP response: {head:?}"))
-}
-
-/// Sends a WebSocket upgrade request for `/ws` and returns the connection and the answer's
-/// status; after a 101 the connection is a WebSocket.
-fn upgrade(port: u16) -> (TcpStream, u16) {
-    let mut stream = tcp(port);
-    stream.write_all(upgrade_request(port).as_bytes()).unwrap();
-    let code = status(&mut stream);
-    (stream, code)
-}
-
 /// Sends `request` one byte every 200 ms (then nothing) until the server closes the
 /// connection; returns how long that took from the connection, or `None` if it took more than
 /// `limit`.
@@ -443,7 +398,7 @@ fn slow_handshakes_are_dropped_at_the_header_timeout_without_holding_up_others()
     // A WebSocket is not bound by the header timeout, however long it is quiet.
     let quiet = run(open(&format!("ws://127.0.0.1:{port}/hello")));
     let quiet_since = Instant::now();
-    let request = upgrade_request(port);
+    let request = upgrade_request(port, "/ws", None);
     // Five clients trickle the upgrade request, one sends nothing at all, one trickles a second
     // request on a kept-alive connection (counted from the answer to the first).
     let mut slow: Vec<JoinHandle<(&str, Option<Duration>)>> = (0..5)
@@ -460,7 +415,7 @@ fn slow_handshakes_are_dropped_at_the_header_timeout_without_holding_up_others()
             "GET /no-such-file HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
         )
         .unwrap();
-        assert_eq!(status(&mut stream), 404);
+        assert_eq!(response_status(&mut stream), 404);
         let answered = Instant::now();
         stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
         // The 404's body, then the close; meanwhile a byte of the next request every 200 ms.
@@ -634,7 +589,7 @@ fn protocol_violations_get_the_rfc_close_codes() {
         ),
     ];
     for (what, bytes, code) in cases {
-        let (mut stream, status) = upgrade(server.port);
+        let (mut stream, status) = upgrade(server.port, "/ws", None);
         assert_eq!(status, 101, "{what}: the upgrade");
         // Some of it may be refused once the server has closed: what matters is its answer.
         let _ = stream.write_all(&bytes);
@@ -679,7 +634,7 @@ fn clients_over_max_clients_get_503_while_the_connected_ones_lose_nothing() {
     let port = server.port;
     // Many refused at once, over raw TCP and with twinsock's client.
     let raw: Vec<JoinHandle<u16>> = (0..EXTRA)
-        .map(|_| std::thread::spawn(move || upgrade(port).1))
+        .map(|_| std::thread::spawn(move || upgrade(port, "/ws", None).1))
         .collect();
     let refused = run(futures::future::join_all((0..EXTRA).map(|_| async {
         let socket = WebSocket::open(&server.url("/ws")).unwrap();

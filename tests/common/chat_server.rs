@@ -1,7 +1,8 @@
 //! The `chat-server` binary as a test peer (native tests built with `--features chat-server`):
 //! started on a free loopback port, killed and reaped when dropped.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 
@@ -77,4 +78,52 @@ impl Drop for ChatServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A TCP connection to the server with every read and write bounded by [`WAIT`].
+pub fn tcp(port: u16) -> TcpStream {
+    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_nodelay(true).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream.set_write_timeout(Some(WAIT)).unwrap();
+    stream
+}
+
+/// A WebSocket upgrade request for `path`, with `origin` if any.
+pub fn upgrade_request(port: u16, path: &str, origin: Option<&str>) -> String {
+    let origin = origin.map(|o| format!("Origin: {o}\r\n")).unwrap_or_default();
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{origin}\r\n"
+    )
+}
+
+/// Reads an HTTP response head (up to the blank line, nothing after it) and returns its
+/// status code.
+pub fn response_status(stream: &mut TcpStream) -> u16 {
+    let mut head = Vec::new();
+    let mut byte = [0u8];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            Ok(_) => break,
+            Err(error) => panic!("reading the response head {head:?}: {error}"),
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    let line = head.lines().next().unwrap_or_default();
+    line.strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3)?.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {head:?}"))
+}
+
+/// Sends a WebSocket upgrade request for `path` (with `origin`, if any) and returns the
+/// connection and the answer's status; after a 101 the connection is a WebSocket.
+pub fn upgrade(port: u16, path: &str, origin: Option<&str>) -> (TcpStream, u16) {
+    let mut stream = tcp(port);
+    stream
+        .write_all(upgrade_request(port, path, origin).as_bytes())
+        .unwrap();
+    let code = response_status(&mut stream);
+    (stream, code)
 }
