@@ -12,17 +12,7 @@
 
 import fs from 'node:fs';
 import os from 'node:os';
-import { chromium } from 'playwright-core';
-
-const CHROMIUM = process.env.TWINSOCK_BENCH_CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-dev-shm-usage',
-  '--disable-component-update',
-  '--no-first-run',
-];
+import { launchBrowser } from '../../e2e/harness.mjs';
 
 const [mode, ...rest] = process.argv.slice(2);
 const opts = { quick: false, facts: '{}' };
@@ -254,7 +244,7 @@ async function bench(browser) {
   fs.writeFileSync(opts.out, JSON.stringify(out, null, 2) + '\n');
 }
 
-const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60000 });
+const browser = await launchBrowser();
 try {
   if (mode === 'hello') await hello(browser);
   else if (mode === 'bench') await bench(browser);
