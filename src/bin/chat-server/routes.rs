@@ -7,7 +7,7 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, MethodRouter};
 use axum::Router;
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
@@ -32,9 +32,11 @@ pub struct AppState {
 /// The application: `/ws` (chat), `/hello` (demo), `/echo` (if enabled), `/pkg/...` from
 /// `config.pkg`, everything else from `config.www`.
 pub fn app(config: &Config, state: AppState) -> Router {
-    let mut router = Router::new().route("/ws", get(chat)).route("/hello", get(hello));
+    let mut router = Router::new()
+        .route("/ws", websocket(Route::Chat))
+        .route("/hello", websocket(Route::Hello));
     if config.echo_route {
-        router = router.route("/echo", get(echo));
+        router = router.route("/echo", websocket(Route::Echo));
     }
     router
         .nest_service("/pkg", ServeDir::new(&config.pkg))
@@ -43,34 +45,14 @@ pub fn app(config: &Config, state: AppState) -> Router {
         .with_state(state)
 }
 
-/// `GET /ws`.
-async fn chat(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    accept(state, Route::Chat, peer, &headers, upgrade)
-}
-
-/// `GET /echo`.
-async fn echo(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    accept(state, Route::Echo, peer, &headers, upgrade)
-}
-
-/// `GET /hello`.
-async fn hello(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    accept(state, Route::Hello, peer, &headers, upgrade)
+/// `GET` on a WebSocket route: upgrades to `route` through [`accept`].
+fn websocket(route: Route) -> MethodRouter<AppState> {
+    get(
+        move |State(state): State<AppState>,
+              ConnectInfo(peer): ConnectInfo<SocketAddr>,
+              headers: HeaderMap,
+              upgrade: WebSocketUpgrade| async move { accept(state, route, peer, &headers, upgrade) },
+    )
 }
 
 /// Upgrades if the origin is allowed (else 403) and the hub has room (else 503).
