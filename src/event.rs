@@ -133,6 +133,16 @@ impl EventQueue {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).closed
     }
 
+    /// `true` when no event is waiting to be delivered.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .events
+            .is_empty()
+    }
+
     /// The next event, `Pending` (with the waker kept) when none is queued, `None` after the
     /// close event was delivered.
     pub(crate) fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Option<Event>> {

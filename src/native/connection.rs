@@ -404,21 +404,8 @@ impl Connection {
             }
             Phase::Open(mut ws) => {
                 for message in messages {
-                    let payload = message.len();
-                    let frame = match message {
-                        Message::Text(text) => WsMessage::text(text),
-                        Message::Binary(data) => WsMessage::binary(data),
-                    };
-                    self.in_flight.push_back(InFlight {
-                        header: frame_header_len(payload),
-                        payload,
-                    });
-                    let result = ws.write(frame);
-                    self.account(&mut ws);
-                    match result {
-                        Ok(()) => {}
-                        Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {}
-                        Err(error) => return self.read_failed(ws, Stage::Open, error),
+                    if let Err(error) = self.write_message(&mut ws, message) {
+                        return self.read_failed(ws, Stage::Open, error);
                     }
                 }
                 let close = close.or_else(|| dropped.then(|| (Some(DROP_CLOSE_CODE), String::new())));
@@ -443,6 +430,47 @@ impl Connection {
                 self.phase = phase;
                 Next::Wait
             }
+        }
+    }
+
+    /// Writes `message` at once, on the application's thread (see `NativeWebSocket::enqueue`),
+    /// when the connection is open; gives it back in any other phase. What the kernel does not
+    /// take now stays in tungstenite's buffer and goes out when the socket is writable again.
+    /// Returns whether the connection has ended (a write failed).
+    pub(crate) fn send_now(&mut self, message: Message) -> Result<bool, Message> {
+        let mut ws = match std::mem::replace(&mut self.phase, Phase::Done) {
+            Phase::Open(ws) => ws,
+            phase => {
+                self.phase = phase;
+                return Err(message);
+            }
+        };
+        if let Err(error) = self.write_message(&mut ws, message) {
+            self.read_failed(ws, Stage::Open, error);
+            return Ok(true);
+        }
+        self.flush(&mut ws);
+        self.phase = Phase::Open(ws);
+        Ok(false)
+    }
+
+    /// Hands one message to tungstenite (a full kernel buffer is not an error: the rest is
+    /// flushed later) and records it as in flight.
+    fn write_message(&mut self, ws: &mut WebSocket<Counted>, message: Message) -> Result<(), WsError> {
+        let payload = message.len();
+        let frame = match message {
+            Message::Text(text) => WsMessage::text(text),
+            Message::Binary(data) => WsMessage::binary(data),
+        };
+        self.in_flight.push_back(InFlight {
+            header: frame_header_len(payload),
+            payload,
+        });
+        let result = ws.write(frame);
+        self.account(ws);
+        match result {
+            Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            result => result,
         }
     }
 
@@ -521,4 +549,66 @@ fn frame_header_len(len: usize) -> usize {
         _ => 8,
     };
     2 + extended + 4
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use mio::{Events, Poll};
+
+    use super::*;
+
+    /// Opens a connection to a server that completes the handshake and hangs up when told,
+    /// driving it with a poller of its own (not the I/O thread), so nothing reads the hang-up.
+    fn open_to_a_vanishing_server(poll: &mut Poll) -> (Connection, mpsc::Sender<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("ws://{}/", listener.local_addr().unwrap());
+        let (hang_up, told) = mpsc::channel();
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let ws = tungstenite::accept(stream).unwrap();
+            let _ = told.recv_timeout(Duration::from_secs(10));
+            drop(ws);
+        });
+        let options = ConnectOptions {
+            url: crate::rules::parse_url(&url).unwrap(),
+            builder: WebSocketBuilder::new(url.clone()),
+        };
+        let mut conn = Connection::new(Arc::new(Shared::new(url)), options, Token(0));
+        assert_eq!(conn.start(poll.registry()), Next::Wait);
+        let mut events = Events::with_capacity(8);
+        for _ in 0..100 {
+            match conn.shared.ready_state() {
+                ReadyState::Open => return (conn, hang_up),
+                ReadyState::Connecting => {}
+                state => panic!("the connection ended while opening: {state:?}"),
+            }
+            poll.poll(&mut events, Some(Duration::from_secs(5))).unwrap();
+            conn.ready(poll.registry());
+        }
+        panic!("the connection did not open");
+    }
+
+    #[test]
+    fn a_send_that_finds_the_connection_broken_ends_it_with_1006() {
+        let mut poll = Poll::new().unwrap();
+        let (mut conn, hang_up) = open_to_a_vanishing_server(&mut poll);
+        hang_up.send(()).unwrap();
+        // The first writes reach the kernel; once the server's RST is back, a write fails.
+        let ended = (0..100_000)
+            .map(|_| conn.send_now(Message::Binary(vec![0; 1024])))
+            .find(|sent| !matches!(sent, Ok(false)));
+        assert_eq!(ended.map(|sent| sent.is_ok()), Some(true), "no write failed");
+        assert!(conn.is_done());
+        assert_eq!(conn.shared.ready_state(), ReadyState::Closed);
+        assert!(conn.shared.events.is_closed());
+        // In any other phase the message is handed back, untouched.
+        assert!(matches!(
+            conn.send_now(Message::Text("late".into())),
+            Err(Message::Text(text)) if text == "late"
+        ));
+    }
 }

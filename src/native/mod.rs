@@ -18,7 +18,7 @@ use tungstenite::http::{HeaderName, HeaderValue};
 
 use self::connection::ConnectOptions;
 use self::reactor::Reactor;
-use self::shared::Shared;
+use self::shared::{SendNow, Shared};
 use crate::error::Error;
 use crate::event::{Event, Message, ReadyState};
 use crate::rules;
@@ -27,8 +27,10 @@ use crate::socket::{Socket, WebSocketBuilder};
 /// The native WebSocket, on tungstenite.
 ///
 /// All native sockets of a process share one I/O thread, started on first use, which wakes
-/// only when a socket is ready, the application sends or closes, or a timeout is due. The
-/// handle is cheap: `send` queues the message and wakes the thread once per batch.
+/// only when a socket is ready, the application sends or closes, or a timeout is due. A send
+/// with nothing queued ahead of it is written at once on the caller's thread; sends made while
+/// others are queued, or while received events wait to be read, go out in one batch (one
+/// wake-up of the I/O thread, one write).
 ///
 /// Dropping an open socket sends close code 1001 (going away) and lets the closing handshake
 /// run for at most the close timeout; dropping a connecting socket abandons the attempt.
@@ -55,7 +57,20 @@ impl NativeWebSocket {
                 self.shared.add_buffered(message.len());
                 let notify = {
                     let mut outbox = self.shared.outbox();
-                    outbox.messages.push_back(message);
+                    // A lone send (nothing queued ahead of it, every event taken: a request, a
+                    // round trip) is written on this thread and costs no wake-up of the I/O
+                    // thread. Sends behind others, or from an application with events still to
+                    // read (a stream), queue up and go out together in one write.
+                    let message = if outbox.is_idle() && self.shared.events.is_empty() {
+                        match self.shared.send_now(message) {
+                            SendNow::Written => return Ok(()),
+                            SendNow::Ended => None,
+                            SendNow::Declined(message) => Some(message),
+                        }
+                    } else {
+                        Some(message)
+                    };
+                    outbox.messages.extend(message);
                     !std::mem::replace(&mut outbox.notified, true)
                 };
                 if notify {
@@ -314,6 +329,54 @@ mod tests {
     #[test]
     fn dropping_a_connecting_socket_frees_its_connection() {
         let socket = NativeWebSocket::open(&echo_server()).unwrap();
+        assert_released_after_drop(socket);
+    }
+
+    /// Sends race the server's disappearance: a send written on the application's thread may
+    /// be the one that finds the connection broken, or the I/O thread may see it first. Either
+    /// way every send is accepted, the socket ends once with 1006, and its state is freed.
+    #[test]
+    fn sends_into_a_vanished_server_end_the_connection_once_and_free_it() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("ws://{}/", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            drop(tungstenite::accept(stream).unwrap());
+        });
+        let socket = NativeWebSocket::open(&url).unwrap();
+        assert_eq!(
+            futures::executor::block_on(socket.next_event()),
+            Some(Event::Open)
+        );
+        let payload = "x".repeat(1024);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for _ in 0..1_000_000 {
+            if socket.ready_state() == ReadyState::Closed || Instant::now() > deadline {
+                break;
+            }
+            socket.send_text(payload.as_str()).unwrap();
+        }
+        assert_eq!(socket.ready_state(), ReadyState::Closed);
+        let events: Vec<Event> =
+            std::iter::from_fn(|| futures::executor::block_on(socket.next_event())).collect();
+        let closes: Vec<&CloseEvent> = events
+            .iter()
+            .filter_map(|event| match event {
+                Event::Close(close) => Some(close),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            matches!(
+                closes[..],
+                [CloseEvent {
+                    code: 1006,
+                    was_clean: false,
+                    ..
+                }]
+            ),
+            "{events:?}"
+        );
         assert_released_after_drop(socket);
     }
 }

@@ -6,7 +6,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use mio::{Events, Poll, Token, Waker};
@@ -86,7 +86,7 @@ impl Reactor {
 /// The I/O thread's own state.
 struct EventLoop {
     poll: Poll,
-    connections: Vec<Option<Connection>>,
+    connections: Vec<Option<Arc<Mutex<Connection>>>>,
     free: Vec<usize>,
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     again: Vec<usize>,
@@ -140,10 +140,12 @@ impl EventLoop {
                 self.connections.len() - 1
             });
             shared.slot.store(slot, std::sync::atomic::Ordering::Release);
-            let conn = Connection::new(shared, options, Token(slot));
+            let conn = Connection::new(shared.clone(), options, Token(slot));
             if let Some(at) = conn.deadline() {
                 self.timers.push(Reverse((at, slot)));
             }
+            let conn = Arc::new(Mutex::new(conn));
+            shared.attach(&conn);
             self.connections[slot] = Some(conn);
             self.with(slot, |conn, registry| conn.start(registry));
         }
@@ -166,17 +168,19 @@ impl EventLoop {
     fn slot_of(&self, shared: &Arc<Shared>) -> Option<usize> {
         let slot = shared.slot.load(std::sync::atomic::Ordering::Acquire);
         let conn = self.connections.get(slot)?.as_ref()?;
-        Arc::ptr_eq(&conn.shared, shared).then_some(slot)
+        Arc::ptr_eq(&lock(conn).shared, shared).then_some(slot)
     }
 
     /// Runs `step` on the connection in `slot`, then acts on what it asks for: resolving,
     /// another turn, its deadline, or its removal once done.
     fn with(&mut self, slot: usize, step: impl FnOnce(&mut Connection, &mio::Registry) -> Next) {
-        let Some(Some(conn)) = self.connections.get_mut(slot) else {
+        let Some(Some(cell)) = self.connections.get(slot) else {
             return;
         };
+        let cell = cell.clone();
+        let mut conn = lock(&cell);
         let before = conn.deadline();
-        match step(conn, self.poll.registry()) {
+        match step(&mut conn, self.poll.registry()) {
             Next::Wait => {}
             Next::Again => self.again.push(slot),
             Next::Resolve => {
@@ -205,7 +209,8 @@ impl EventLoop {
                 break;
             }
             self.timers.pop();
-            let due = matches!(self.connections.get(slot), Some(Some(conn)) if conn.deadline() == Some(at));
+            let due =
+                matches!(self.connections.get(slot), Some(Some(conn)) if lock(conn).deadline() == Some(at));
             if due {
                 self.with(slot, |conn, _| {
                     conn.timed_out();
@@ -214,4 +219,10 @@ impl EventLoop {
             }
         }
     }
+}
+
+/// Locks a connection (the I/O thread, or an application thread writing directly); a panic
+/// elsewhere does not poison it for the others.
+pub(crate) fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    conn.lock().unwrap_or_else(|e| e.into_inner())
 }

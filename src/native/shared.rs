@@ -2,8 +2,9 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError, Weak};
 
+use super::connection::Connection;
 use crate::event::{CloseEvent, Event, EventQueue, Message, ReadyState};
 use crate::FailureCause;
 
@@ -20,6 +21,13 @@ pub(crate) struct Outbox {
     pub(crate) notified: bool,
 }
 
+impl Outbox {
+    /// Nothing is waiting for the I/O thread.
+    pub(crate) fn is_idle(&self) -> bool {
+        !self.notified && self.messages.is_empty() && self.close.is_none() && !self.dropped
+    }
+}
+
 /// One socket's shared state.
 pub(crate) struct Shared {
     pub(crate) url: String,
@@ -30,6 +38,19 @@ pub(crate) struct Shared {
     outbox: Mutex<Outbox>,
     /// The I/O thread's slot for this socket (`usize::MAX` until it is registered).
     pub(crate) slot: AtomicUsize,
+    /// The connection the I/O thread owns, for writing directly from the application's
+    /// thread (weak: the I/O thread frees it when it ends).
+    connection: OnceLock<Weak<Mutex<Connection>>>,
+}
+
+/// What [`Shared::send_now`] did with a message.
+pub(crate) enum SendNow {
+    /// Written (or buffered for the next writable moment); the connection is still open.
+    Written,
+    /// The write failed and ended the connection: the I/O thread must be told to free it.
+    Ended,
+    /// Not written: the I/O thread is busy with this connection, or it is not open.
+    Declined(Message),
 }
 
 impl Shared {
@@ -42,6 +63,31 @@ impl Shared {
             events: EventQueue::default(),
             outbox: Mutex::new(Outbox::default()),
             slot: AtomicUsize::new(usize::MAX),
+            connection: OnceLock::new(),
+        }
+    }
+
+    /// Records the I/O thread's connection for this socket (once, when it is created).
+    pub(crate) fn attach(&self, connection: &Arc<Mutex<Connection>>) {
+        let _ = self.connection.set(Arc::downgrade(connection));
+    }
+
+    /// Writes `message` on the calling thread if the connection is open and nobody holds it,
+    /// saving the hand-off to the I/O thread (and its wake-up) on the path of a lone send.
+    /// The caller makes sure nothing is queued in the outbox ahead of it.
+    pub(crate) fn send_now(&self, message: Message) -> SendNow {
+        let Some(connection) = self.connection.get().and_then(Weak::upgrade) else {
+            return SendNow::Declined(message);
+        };
+        let mut connection = match connection.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(TryLockError::WouldBlock) => return SendNow::Declined(message),
+        };
+        match connection.send_now(message) {
+            Ok(false) => SendNow::Written,
+            Ok(true) => SendNow::Ended,
+            Err(message) => SendNow::Declined(message),
         }
     }
 
