@@ -53,23 +53,88 @@ fn default_port(secure: bool) -> u16 {
 /// cannot carry as they are in the path and query are percent-encoded. Host names must be ASCII
 /// (give internationalised names in their `xn--` form).
 pub fn parse_url(input: &str) -> Result<WsUrl, Error> {
-    let cleaned: String = input
+    let cleaned = clean_url(input);
+    let parts = split_url(&cleaned)?;
+    let mut resource = normalise_path(parts.path);
+    if let Some(query) = parts.query {
+        resource.push('?');
+        percent_encode_into(&mut resource, query, is_query_char);
+    }
+
+    let mut href = String::from(if parts.secure { "wss://" } else { "ws://" });
+    if let Some(userinfo) = parts.userinfo {
+        href.push_str(userinfo);
+        href.push('@');
+    }
+    let url = WsUrl {
+        href: String::new(),
+        secure: parts.secure,
+        host: match parts.host {
+            Host::Name(name) => name.to_ascii_lowercase(),
+            Host::Ipv6(address) => serialise_ipv6(&address),
+        },
+        port: parts.port,
+        resource,
+    };
+    href.push_str(&url.host_header());
+    href.push_str(&url.resource);
+    Ok(WsUrl { href, ..url })
+}
+
+/// Checks `input` with exactly the rules of [`parse_url`] (the same result and the same
+/// error), without building the normalised URL: the browser backend hands the URL to the
+/// browser, which normalises it itself, so it needs only the verdict.
+#[cfg(any(target_arch = "wasm32", test))]
+pub(crate) fn check_url(input: &str) -> Result<(), Error> {
+    split_url(&clean_url(input)).map(drop)
+}
+
+/// The URL without leading and trailing spaces and control characters, and without tabs and
+/// newlines.
+fn clean_url(input: &str) -> String {
+    input
         .trim_matches(|c: char| c <= ' ')
         .chars()
         .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
-        .collect();
-    let (scheme, rest) = split_scheme(&cleaned).ok_or(Error::InvalidUrl(UrlError::Relative))?;
-    let secure = match scheme.as_str() {
-        "ws" | "http" => false,
-        "wss" | "https" => true,
-        _ => return Err(Error::InvalidUrl(UrlError::UnsupportedScheme(scheme))),
+        .collect()
+}
+
+/// The checked parts of a cleaned URL, before normalisation.
+struct Parts<'a> {
+    secure: bool,
+    userinfo: Option<&'a str>,
+    host: Host<'a>,
+    port: u16,
+    path: &'a str,
+    query: Option<&'a str>,
+}
+
+/// A checked host: a name (ASCII, not yet lower-cased) or an IPv6 address.
+enum Host<'a> {
+    Name(&'a str),
+    Ipv6([u16; 8]),
+}
+
+/// Splits and checks a cleaned URL: every rule of [`parse_url`] that can refuse a URL is here.
+/// (The string operations here are the ones that cannot panic: slicing by index would bring
+/// panic-formatting code into the wasm build.)
+fn split_url(cleaned: &str) -> Result<Parts<'_>, Error> {
+    let (scheme, rest) = split_scheme(cleaned).ok_or(Error::InvalidUrl(UrlError::Relative))?;
+    let secure = if scheme.eq_ignore_ascii_case("ws") || scheme.eq_ignore_ascii_case("http") {
+        false
+    } else if scheme.eq_ignore_ascii_case("wss") || scheme.eq_ignore_ascii_case("https") {
+        true
+    } else {
+        let scheme = scheme.to_ascii_lowercase();
+        return Err(Error::InvalidUrl(UrlError::UnsupportedScheme(scheme)));
     };
     if rest.contains('#') {
         return Err(Error::InvalidUrl(UrlError::Fragment));
     }
     let rest = rest.trim_start_matches(['/', '\\']);
-    let (authority, tail) = split_before(rest, |c| matches!(c, '/' | '\\' | '?'));
-    let (userinfo, host_port) = match authority.rsplit_once('@') {
+    let at = rest.find(['/', '\\', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at_checked(at).unwrap_or((rest, ""));
+    let (userinfo, host_port) = match split_at_last(authority, b'@') {
         Some((userinfo, host_port)) => (Some(userinfo), host_port),
         None => (None, authority),
     };
@@ -82,47 +147,32 @@ pub fn parse_url(input: &str) -> Result<WsUrl, Error> {
         Some((path, query)) => (path, Some(query)),
         None => (tail, None),
     };
-    let mut resource = normalise_path(path);
-    if let Some(query) = query {
-        resource.push('?');
-        percent_encode_into(&mut resource, query, is_query_char);
-    }
-
-    let mut href = String::from(if secure { "wss://" } else { "ws://" });
-    if let Some(userinfo) = userinfo {
-        href.push_str(userinfo);
-        href.push('@');
-    }
-    let url = WsUrl {
-        href: String::new(),
+    Ok(Parts {
         secure,
+        userinfo,
         host,
         port,
-        resource,
-    };
-    href.push_str(&url.host_header());
-    href.push_str(&url.resource);
-    Ok(WsUrl { href, ..url })
+        path,
+        query,
+    })
 }
 
-/// Splits `text` before the first character that `stop` matches (all of it and "" if none).
-/// (The string methods here are the ones that cannot panic: slicing by index would bring
-/// panic-formatting code into the wasm build.)
-fn split_before(text: &str, stop: impl Fn(char) -> bool) -> (&str, &str) {
-    let at = text.find(stop).unwrap_or(text.len());
-    (text.get(..at).unwrap_or(text), text.get(at..).unwrap_or(""))
+/// Splits `text` around the last `byte` (an ASCII character), `None` when it has none.
+fn split_at_last(text: &str, byte: u8) -> Option<(&str, &str)> {
+    let at = text.bytes().rposition(|b| b == byte)?;
+    Some((text.get(..at)?, text.get(at + 1..)?))
 }
 
-/// Splits `scheme:rest`, lower-casing the scheme; `None` when the input does not start with one.
-fn split_scheme(input: &str) -> Option<(String, &str)> {
+/// Splits `scheme:rest`; `None` when the input does not start with a scheme.
+fn split_scheme(input: &str) -> Option<(&str, &str)> {
     let (scheme, rest) = input.split_once(':')?;
     let mut chars = scheme.chars();
     let first_is_alpha = chars.next()?.is_ascii_alphabetic();
     let valid = first_is_alpha && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    valid.then(|| (scheme.to_ascii_lowercase(), rest))
+    valid.then_some((scheme, rest))
 }
 
-fn split_host_port(host_port: &str) -> Result<(String, Option<&str>), Error> {
+fn split_host_port(host_port: &str) -> Result<(Host<'_>, Option<&str>), Error> {
     let invalid_host = || Error::InvalidUrl(UrlError::InvalidHost(host_port.to_string()));
     if let Some(bracketed) = host_port.strip_prefix('[') {
         let (address, after) = bracketed.split_once(']').ok_or_else(invalid_host)?;
@@ -132,9 +182,9 @@ fn split_host_port(host_port: &str) -> Result<(String, Option<&str>), Error> {
             None if after.is_empty() => None,
             None => return Err(invalid_host()),
         };
-        return Ok((serialise_ipv6(&address), port));
+        return Ok((Host::Ipv6(address), port));
     }
-    let (host, port) = match host_port.rsplit_once(':') {
+    let (host, port) = match split_at_last(host_port, b':') {
         Some((host, port)) => (host, Some(port)),
         None => (host_port, None),
     };
@@ -149,55 +199,100 @@ fn split_host_port(host_port: &str) -> Result<(String, Option<&str>), Error> {
     if host.is_empty() || host.contains(forbidden) {
         return Err(invalid_host());
     }
-    Ok((host.to_ascii_lowercase(), port))
+    Ok((Host::Name(host), port))
 }
 
 /// The eight 16-bit pieces of an IPv6 address in text form (with `::` and an optional dotted
 /// IPv4 tail), as the URL standard parses them.
 fn parse_ipv6(text: &str) -> Option<[u16; 8]> {
-    fn pieces(text: &str, out: &mut Vec<u16>) -> Option<()> {
-        if text.is_empty() {
-            return Some(());
-        }
-        for group in text.split(':') {
-            if group.contains('.') {
-                let mut octets = group
-                    .split('.')
-                    .map(|o| o.parse::<u8>().ok().filter(|_| !o.is_empty()));
-                let mut next = || octets.next().flatten().map(u16::from);
-                let (a, b, c, d) = (next()?, next()?, next()?, next()?);
-                if octets.next().is_some() {
-                    return None;
-                }
-                out.extend([a << 8 | b, c << 8 | d]);
-            } else if (1..=4).contains(&group.len()) && group.bytes().all(|b| b.is_ascii_hexdigit()) {
-                out.push(u16::from_str_radix(group, 16).ok()?);
-            } else {
+    let mut address = [0u16; 8];
+    let bytes = text.as_bytes();
+    match (0..bytes.len()).find(|&i| bytes.get(i..i + 2) == Some(b"::")) {
+        Some(at) => {
+            let mut tail = [0u16; 8];
+            let head_len = ipv6_pieces(text.get(..at)?, &mut address)?;
+            let tail_len = ipv6_pieces(text.get(at + 2..)?, &mut tail)?;
+            if head_len + tail_len > 7 {
                 return None;
             }
-        }
-        Some(())
-    }
-    let (mut head, mut tail) = (Vec::new(), Vec::new());
-    match text.split_once("::") {
-        Some((before, after)) => {
-            pieces(before, &mut head)?;
-            pieces(after, &mut tail)?;
-            if head.len() + tail.len() > 7 {
-                return None;
+            for (slot, piece) in address.iter_mut().skip(8 - tail_len).zip(tail) {
+                *slot = piece;
             }
         }
         None => {
-            pieces(text, &mut head)?;
-            if head.len() != 8 {
+            if ipv6_pieces(text, &mut address)? != 8 {
                 return None;
             }
         }
     }
-    let mut address = [0u16; 8];
-    address[..head.len()].copy_from_slice(&head);
-    address[8 - tail.len()..].copy_from_slice(&tail);
     Some(address)
+}
+
+/// Parses the `:`-separated pieces of one side of an IPv6 address's `::` (a dotted IPv4
+/// address counts as two) into the start of `out`; returns how many there are, `None` when a
+/// piece is malformed or there are more than eight.
+fn ipv6_pieces(text: &str, out: &mut [u16; 8]) -> Option<usize> {
+    let mut count = 0;
+    let mut push = |piece: u16| -> Option<()> {
+        *out.get_mut(count)? = piece;
+        count += 1;
+        Some(())
+    };
+    if text.is_empty() {
+        return Some(0);
+    }
+    for group in text.split(':') {
+        if group.contains('.') {
+            let mut octets = group.split('.');
+            let mut value = 0u32;
+            for _ in 0..4 {
+                value = value << 8 | parse_octet(octets.next()?)?;
+            }
+            if octets.next().is_some() {
+                return None;
+            }
+            push((value >> 16) as u16)?;
+            push(value as u16)?;
+        } else if (1..=4).contains(&group.len()) {
+            let mut value = 0u16;
+            for b in group.bytes() {
+                value = value << 4 | u16::from(hex_digit_value(b)?);
+            }
+            push(value)?;
+        } else {
+            return None;
+        }
+    }
+    Some(count)
+}
+
+/// A decimal number from 0 to 255, as `u8`'s `FromStr` reads it (an optional leading `+`,
+/// then at least one digit; leading zeros allowed).
+fn parse_octet(text: &str) -> Option<u32> {
+    let digits = text.strip_prefix('+').unwrap_or(text);
+    if digits.is_empty() {
+        return None;
+    }
+    let mut value = 0u32;
+    for b in digits.bytes() {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + u32::from(b - b'0');
+        if value > 255 {
+            return None;
+        }
+    }
+    Some(value)
+}
+
+fn hex_digit_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
 }
 
 /// An IPv6 address as the URL standard serialises it: lower-case hex, the first longest run
@@ -232,17 +327,17 @@ fn serialise_ipv6(address: &[u16; 8]) -> String {
 
 fn parse_port(digits: &str) -> Result<u16, Error> {
     let invalid = || Error::InvalidUrl(UrlError::InvalidPort(digits.to_string()));
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid());
+    let mut value = 0u32;
+    for b in digits.bytes() {
+        if !b.is_ascii_digit() {
+            return Err(invalid());
+        }
+        value = value * 10 + u32::from(b - b'0');
+        if value > u32::from(u16::MAX) {
+            return Err(invalid());
+        }
     }
-    let trimmed = digits.trim_start_matches('0');
-    if trimmed.is_empty() {
-        return Ok(0);
-    }
-    if trimmed.len() > 5 {
-        return Err(invalid());
-    }
-    trimmed.parse().map_err(|_| invalid())
+    Ok(value as u16)
 }
 
 /// Resolves `.` and `..` segments, turns `\` into `/` and percent-encodes; an empty path is `/`.
@@ -310,8 +405,9 @@ pub fn validate_protocols<S: AsRef<str>>(protocols: &[S]) -> Result<(), Error> {
             Some(ProtocolNameError::Empty)
         } else if !protocol.chars().all(is_token_char) {
             Some(ProtocolNameError::NotAToken)
-        } else if protocols[..i]
+        } else if protocols
             .iter()
+            .take(i)
             .any(|earlier| earlier.as_ref().eq_ignore_ascii_case(protocol))
         {
             Some(ProtocolNameError::Duplicate)
@@ -329,7 +425,11 @@ pub fn validate_protocols<S: AsRef<str>>(protocols: &[S]) -> Result<(), Error> {
 }
 
 fn is_token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            '!' | '#' | '$' | '%' | '&' | '\'' | '*' | '+' | '-' | '.' | '^' | '_' | '`' | '|' | '~'
+        )
 }
 
 /// Checks the arguments of `close`: the code first (`InvalidAccessError`), then the reason's
@@ -417,6 +517,42 @@ mod tests {
             err("ws://h:8x/"),
             Error::InvalidUrl(UrlError::InvalidPort(_))
         ));
+    }
+
+    #[test]
+    fn check_url_agrees_with_parse_url() {
+        for input in [
+            "ws://h:80/x",
+            "WS://Example.COM:8080",
+            "https://h:443",
+            "ws://h/a/../b/./c",
+            "ws://h\\a\\b",
+            "  ws://h/\t  ",
+            "ws://[0:0::1]:9000/x",
+            "ws://[::ffff:127.0.0.1]/",
+            "ws://[1:2:3:4:5:6:7:8]/",
+            "ws://[::]/",
+            "ws://[1::2::3]/",
+            "ws://[1:2:3:4:5:6:7:8:9]/",
+            "ws://[1.2.3.256]/",
+            "ws://[::1]x/",
+            "ws://u:p@h:1/",
+            "ws:///x",
+            "/relative",
+            "",
+            "ftp://h/",
+            "ws://h/#",
+            "ws://a b/",
+            "ws://",
+            "ws://:80/",
+            "ws://h:99999/",
+            "ws://h:8x/",
+            "ws://h:65535/",
+            "ws://h:065535/",
+            "ws://h:65536/",
+        ] {
+            assert_eq!(check_url(input), parse_url(input).map(drop), "{input:?}");
+        }
     }
 
     #[test]

@@ -93,7 +93,7 @@ impl Handlers {
 
 impl Socket for BrowserWebSocket {
     fn open_with(builder: WebSocketBuilder) -> Result<Self, Error> {
-        rules::parse_url(&builder.url)?;
+        rules::check_url(&builder.url)?;
         rules::validate_protocols(&builder.protocols)?;
         let protocols: Array = builder
             .protocols
