@@ -98,17 +98,17 @@ fn handler(events: &Rc<EventQueue>, convert: fn(web_sys::Event) -> Option<Event>
     })
 }
 
-impl Socket for BrowserWebSocket {
-    fn open_with(builder: WebSocketBuilder) -> Result<Self, Error> {
-        rules::check_url(&builder.url)?;
-        rules::validate_protocols(&builder.protocols)?;
-        let protocols: Array = builder
-            .protocols
+impl BrowserWebSocket {
+    /// `new WebSocket(url, protocols)` after the shared checks.
+    fn connect(url: &str, protocols: &[String]) -> Result<Self, Error> {
+        rules::check_url(url)?;
+        rules::validate_protocols(protocols)?;
+        let protocols: Array = protocols
             .iter()
             .map(|p| wasm_bindgen::JsValue::from_str(p))
             .collect();
-        let socket = web_sys::WebSocket::new_with_str_sequence(&builder.url, &protocols)
-            .map_err(|_| Error::InvalidUrl(UrlError::InvalidHost(builder.url.clone())))?;
+        let socket = web_sys::WebSocket::new_with_str_sequence(url, &protocols)
+            .map_err(|_| Error::InvalidUrl(UrlError::InvalidHost(url.to_string())))?;
         socket.set_binary_type(BinaryType::Arraybuffer);
         let events = Rc::new(EventQueue::default());
         let handlers = Handlers::attach(&socket, &events);
@@ -118,6 +118,18 @@ impl Socket for BrowserWebSocket {
             events,
             _handlers: handlers,
         })
+    }
+}
+
+impl Socket for BrowserWebSocket {
+    fn open_with(builder: WebSocketBuilder) -> Result<Self, Error> {
+        Self::connect(&builder.url, &builder.protocols)
+    }
+
+    // The same as the default (`open_with` of a default builder), without building the
+    // builder's native-only options.
+    fn open(url: &str) -> Result<Self, Error> {
+        Self::connect(url, &[])
     }
 
     fn url(&self) -> &str {
