@@ -128,12 +128,15 @@ fn split_url(cleaned: &str) -> Result<Parts<'_>, Error> {
         let scheme = scheme.to_ascii_lowercase();
         return Err(Error::InvalidUrl(UrlError::UnsupportedScheme(scheme)));
     };
-    if rest.contains('#') {
+    if rest.bytes().any(|b| b == b'#') {
         return Err(Error::InvalidUrl(UrlError::Fragment));
     }
-    let rest = rest.trim_start_matches(['/', '\\']);
-    let at = rest.find(['/', '\\', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at_checked(at).unwrap_or((rest, ""));
+    let slashes = rest.bytes().take_while(|&b| matches!(b, b'/' | b'\\')).count();
+    let rest = rest.get(slashes..).unwrap_or_default();
+    let at = rest.bytes().position(|b| matches!(b, b'/' | b'\\' | b'?'));
+    let (authority, tail) = rest
+        .split_at_checked(at.unwrap_or(rest.len()))
+        .unwrap_or((rest, ""));
     let (userinfo, host_port) = match split_at_last(authority, b'@') {
         Some((userinfo, host_port)) => (Some(userinfo), host_port),
         None => (None, authority),
@@ -143,7 +146,7 @@ fn split_url(cleaned: &str) -> Result<Parts<'_>, Error> {
         None | Some("") => default_port(secure),
         Some(digits) => parse_port(digits)?,
     };
-    let (path, query) = match tail.split_once('?') {
+    let (path, query) = match split_at_first(tail, b'?') {
         Some((path, query)) => (path, Some(query)),
         None => (tail, None),
     };
@@ -157,6 +160,12 @@ fn split_url(cleaned: &str) -> Result<Parts<'_>, Error> {
     })
 }
 
+/// Splits `text` around the first `byte` (an ASCII character), `None` when it has none.
+fn split_at_first(text: &str, byte: u8) -> Option<(&str, &str)> {
+    let at = text.bytes().position(|b| b == byte)?;
+    Some((text.get(..at)?, text.get(at + 1..)?))
+}
+
 /// Splits `text` around the last `byte` (an ASCII character), `None` when it has none.
 fn split_at_last(text: &str, byte: u8) -> Option<(&str, &str)> {
     let at = text.bytes().rposition(|b| b == byte)?;
@@ -165,7 +174,7 @@ fn split_at_last(text: &str, byte: u8) -> Option<(&str, &str)> {
 
 /// Splits `scheme:rest`; `None` when the input does not start with a scheme.
 fn split_scheme(input: &str) -> Option<(&str, &str)> {
-    let (scheme, rest) = input.split_once(':')?;
+    let (scheme, rest) = split_at_first(input, b':')?;
     let mut chars = scheme.chars();
     let first_is_alpha = chars.next()?.is_ascii_alphabetic();
     let valid = first_is_alpha && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
@@ -175,7 +184,7 @@ fn split_scheme(input: &str) -> Option<(&str, &str)> {
 fn split_host_port(host_port: &str) -> Result<(Host<'_>, Option<&str>), Error> {
     let invalid_host = || Error::InvalidUrl(UrlError::InvalidHost(host_port.to_string()));
     if let Some(bracketed) = host_port.strip_prefix('[') {
-        let (address, after) = bracketed.split_once(']').ok_or_else(invalid_host)?;
+        let (address, after) = split_at_first(bracketed, b']').ok_or_else(invalid_host)?;
         let address = parse_ipv6(address).ok_or_else(invalid_host)?;
         let port = match after.strip_prefix(':') {
             Some(port) => Some(port),
@@ -188,15 +197,28 @@ fn split_host_port(host_port: &str) -> Result<(Host<'_>, Option<&str>), Error> {
         Some((host, port)) => (host, Some(port)),
         None => (host_port, None),
     };
-    let forbidden = |c: char| {
-        !c.is_ascii()
-            || c.is_ascii_control()
+    // Bytes, not chars: every byte of a non-ASCII char is itself not ASCII.
+    let forbidden = |b: u8| {
+        !b.is_ascii()
+            || b.is_ascii_control()
             || matches!(
-                c,
-                ' ' | '#' | '%' | '/' | ':' | '<' | '>' | '?' | '@' | '[' | '\\' | ']' | '^' | '|'
+                b,
+                b' ' | b'#'
+                    | b'%'
+                    | b'/'
+                    | b':'
+                    | b'<'
+                    | b'>'
+                    | b'?'
+                    | b'@'
+                    | b'['
+                    | b'\\'
+                    | b']'
+                    | b'^'
+                    | b'|'
             )
     };
-    if host.is_empty() || host.contains(forbidden) {
+    if host.is_empty() || host.bytes().any(forbidden) {
         return Err(invalid_host());
     }
     Ok((Host::Name(host), port))
@@ -241,16 +263,22 @@ fn ipv6_pieces(text: &str, out: &mut [u16; 8]) -> Option<usize> {
     if text.is_empty() {
         return Some(0);
     }
-    for group in text.split(':') {
-        if group.contains('.') {
-            let mut octets = group.split('.');
+    let mut rest = text;
+    loop {
+        let (group, after) = match split_at_first(rest, b':') {
+            Some((group, after)) => (group, Some(after)),
+            None => (rest, None),
+        };
+        if group.bytes().any(|b| b == b'.') {
+            // Four dotted octets (a fifth part, or a dot in the fourth, is not a digit).
             let mut value = 0u32;
-            for _ in 0..4 {
-                value = value << 8 | parse_octet(octets.next()?)?;
+            let mut octets = group;
+            for _ in 0..3 {
+                let (octet, more) = split_at_first(octets, b'.')?;
+                value = value << 8 | parse_octet(octet)?;
+                octets = more;
             }
-            if octets.next().is_some() {
-                return None;
-            }
+            value = value << 8 | parse_octet(octets)?;
             push((value >> 16) as u16)?;
             push(value as u16)?;
         } else if (1..=4).contains(&group.len()) {
@@ -261,6 +289,10 @@ fn ipv6_pieces(text: &str, out: &mut [u16; 8]) -> Option<usize> {
             push(value)?;
         } else {
             return None;
+        }
+        match after {
+            Some(after) => rest = after,
+            None => break,
         }
     }
     Some(count)
