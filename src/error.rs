@@ -112,22 +112,11 @@ impl fmt::Display for FailureCause {
 }
 
 /// Writes `n` in decimal.
-fn write_number(f: &mut fmt::Formatter<'_>, mut n: usize) -> fmt::Result {
-    // Enough for any `usize`; filled from the end.
-    let mut digits = [0u8; 20];
-    let mut len = 0;
-    for slot in digits.iter_mut().rev() {
-        *slot = b'0' + (n % 10) as u8;
-        n /= 10;
-        len += 1;
-        if n == 0 {
-            break;
-        }
+fn write_number(f: &mut fmt::Formatter<'_>, n: usize) -> fmt::Result {
+    if n >= 10 {
+        write_number(f, n / 10)?;
     }
-    digits
-        .iter()
-        .skip(digits.len() - len)
-        .try_for_each(|&digit| f.write_char(char::from(digit)))
+    f.write_char(char::from(b'0' + (n % 10) as u8))
 }
 
 /// An error returned by a call on the API. Each variant maps to the DOM exception a browser
@@ -225,3 +214,112 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The messages are those `write!` made before they were written piece by piece.
+    #[test]
+    fn messages_are_unchanged() {
+        for n in [0, 7, 10, 123, 1000, 4999, 65535] {
+            assert_eq!(
+                Error::InvalidCloseCode(n).to_string(),
+                format!("InvalidAccessError: the close code {n} is neither 1000 nor in 3000..=4999")
+            );
+            let cause = FailureCause::Io("reset".into());
+            assert_eq!(
+                Error::ConnectFailed { cause, code: n }.to_string(),
+                format!("the connection failed (close code {n}): the connection broke: reset")
+            );
+        }
+        for n in [0, 9, 124, 1 << 20, usize::MAX] {
+            assert_eq!(
+                Error::CloseReasonTooLong(n).to_string(),
+                format!("SyntaxError: the close reason is {n} bytes long; at most 123 are allowed")
+            );
+            let cause = FailureCause::MessageTooLarge {
+                size: n,
+                max: 64 << 20,
+            };
+            assert_eq!(
+                cause.to_string(),
+                format!("a message of {n} bytes or more exceeded the maximum of 67108864 bytes")
+            );
+        }
+        let url = |e: UrlError| Error::InvalidUrl(e).to_string();
+        assert_eq!(url(UrlError::Relative), "SyntaxError: the URL is not absolute");
+        assert_eq!(
+            url(UrlError::UnsupportedScheme("ftp".into())),
+            "SyntaxError: the URL's scheme \"ftp\" is not ws, wss, http or https"
+        );
+        assert_eq!(url(UrlError::Fragment), "SyntaxError: the URL has a fragment");
+        assert_eq!(
+            url(UrlError::InvalidHost("a b".into())),
+            "SyntaxError: invalid host \"a b\""
+        );
+        assert_eq!(
+            url(UrlError::InvalidPort("8x".into())),
+            "SyntaxError: invalid port \"8x\""
+        );
+        let protocol = |reason| {
+            Error::InvalidProtocol {
+                protocol: "ec ho".into(),
+                reason,
+            }
+            .to_string()
+        };
+        assert_eq!(
+            protocol(ProtocolNameError::Empty),
+            "SyntaxError: the subprotocol \"ec ho\" is empty"
+        );
+        assert_eq!(
+            protocol(ProtocolNameError::NotAToken),
+            "SyntaxError: the subprotocol \"ec ho\" is not a valid token"
+        );
+        assert_eq!(
+            protocol(ProtocolNameError::Duplicate),
+            "SyntaxError: the subprotocol \"ec ho\" is requested twice"
+        );
+        assert_eq!(
+            Error::StillConnecting.to_string(),
+            "InvalidStateError: the socket is still connecting"
+        );
+        assert_eq!(
+            Error::InvalidHeader("X y".into()).to_string(),
+            "the header \"X y\" has an invalid name or value"
+        );
+        for (cause, text) in [
+            (
+                FailureCause::Resolve("no".into()),
+                "could not resolve the host: no",
+            ),
+            (FailureCause::Connect("no".into()), "could not connect: no"),
+            (
+                FailureCause::ConnectTimeout,
+                "the connection did not open in time",
+            ),
+            (FailureCause::Tls("no".into()), "TLS failed: no"),
+            (
+                FailureCause::Handshake("no".into()),
+                "the WebSocket handshake failed: no",
+            ),
+            (
+                FailureCause::Subprotocol("no".into()),
+                "subprotocol negotiation failed: no",
+            ),
+            (
+                FailureCause::Protocol("no".into()),
+                "the server broke the WebSocket protocol: no",
+            ),
+            (FailureCause::Io("no".into()), "the connection broke: no"),
+            (FailureCause::Aborted, "closed before the connection opened"),
+            (
+                FailureCause::Unreported,
+                "the browser reported an error without a cause",
+            ),
+        ] {
+            assert_eq!(cause.to_string(), text);
+        }
+    }
+}

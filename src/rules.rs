@@ -162,13 +162,16 @@ fn split_url(cleaned: &str) -> Result<Parts<'_>, Error> {
 
 /// Splits `text` around the first `byte` (an ASCII character), `None` when it has none.
 fn split_at_first(text: &str, byte: u8) -> Option<(&str, &str)> {
-    let at = text.bytes().position(|b| b == byte)?;
-    Some((text.get(..at)?, text.get(at + 1..)?))
+    split_around(text, text.bytes().position(|b| b == byte)?)
 }
 
 /// Splits `text` around the last `byte` (an ASCII character), `None` when it has none.
 fn split_at_last(text: &str, byte: u8) -> Option<(&str, &str)> {
-    let at = text.bytes().rposition(|b| b == byte)?;
+    split_around(text, text.bytes().rposition(|b| b == byte)?)
+}
+
+/// The text before and after the one-byte character at `at`.
+fn split_around(text: &str, at: usize) -> Option<(&str, &str)> {
     Some((text.get(..at)?, text.get(at + 1..)?))
 }
 
