@@ -92,8 +92,15 @@ pub(crate) fn check_url(input: &str) -> Result<(), Error> {
 /// The URL without leading and trailing spaces and control characters, and without tabs and
 /// newlines.
 fn clean_url(input: &str) -> String {
+    // Bytes, not chars: the trimmed characters are ASCII, and no byte of another one is.
+    let start = input.bytes().position(|b| b > b' ').unwrap_or(input.len());
+    let end = input
+        .bytes()
+        .rposition(|b| b > b' ')
+        .map_or(start, |last| last + 1);
     input
-        .trim_matches(|c: char| c <= ' ')
+        .get(start..end)
+        .unwrap_or_default()
         .chars()
         .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
         .collect()
@@ -178,9 +185,10 @@ fn split_around(text: &str, at: usize) -> Option<(&str, &str)> {
 /// Splits `scheme:rest`; `None` when the input does not start with a scheme.
 fn split_scheme(input: &str) -> Option<(&str, &str)> {
     let (scheme, rest) = split_at_first(input, b':')?;
-    let mut chars = scheme.chars();
-    let first_is_alpha = chars.next()?.is_ascii_alphabetic();
-    let valid = first_is_alpha && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    // Bytes, not chars: a non-ASCII char's bytes are not ASCII letters or digits either.
+    let mut bytes = scheme.bytes();
+    let first_is_alpha = bytes.next()?.is_ascii_alphabetic();
+    let valid = first_is_alpha && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
     valid.then_some((scheme, rest))
 }
 
