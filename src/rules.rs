@@ -92,18 +92,24 @@ pub(crate) fn check_url(input: &str) -> Result<(), Error> {
 /// The URL without leading and trailing spaces and control characters, and without tabs and
 /// newlines.
 fn clean_url(input: &str) -> String {
-    // Bytes, not chars: the trimmed characters are ASCII, and no byte of another one is.
+    // Bytes, not chars: the removed characters are ASCII, and no byte of another one is.
     let start = input.bytes().position(|b| b > b' ').unwrap_or(input.len());
     let end = input
         .bytes()
         .rposition(|b| b > b' ')
         .map_or(start, |last| last + 1);
-    input
-        .get(start..end)
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
-        .collect()
+    let mut rest = input.get(start..end).unwrap_or_default();
+    let mut cleaned = String::with_capacity(rest.len());
+    while let Some((piece, after)) = rest
+        .bytes()
+        .position(|b| matches!(b, b'\t' | b'\n' | b'\r'))
+        .and_then(|at| split_around(rest, at))
+    {
+        cleaned.push_str(piece);
+        rest = after;
+    }
+    cleaned.push_str(rest);
+    cleaned
 }
 
 /// The checked parts of a cleaned URL, before normalisation.
@@ -446,7 +452,7 @@ pub fn validate_protocols<S: AsRef<str>>(protocols: &[S]) -> Result<(), Error> {
         let protocol = protocol.as_ref();
         let reason = if protocol.is_empty() {
             Some(ProtocolNameError::Empty)
-        } else if !protocol.chars().all(is_token_char) {
+        } else if !protocol.bytes().all(is_token_byte) {
             Some(ProtocolNameError::NotAToken)
         } else if protocols
             .iter()
@@ -467,11 +473,25 @@ pub fn validate_protocols<S: AsRef<str>>(protocols: &[S]) -> Result<(), Error> {
     Ok(())
 }
 
-fn is_token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric()
+/// Bytes, not chars: no byte of a non-ASCII char is a token character either.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
         || matches!(
-            c,
-            '!' | '#' | '$' | '%' | '&' | '\'' | '*' | '+' | '-' | '.' | '^' | '_' | '`' | '|' | '~'
+            b,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
         )
 }
 
