@@ -298,12 +298,8 @@ fn ipv6_pieces(text: &str, out: &mut [u16; 8]) -> Option<usize> {
             value = value << 8 | parse_octet(octets)?;
             push((value >> 16) as u16)?;
             push(value as u16)?;
-        } else if (1..=4).contains(&group.len()) {
-            let mut value = 0u16;
-            for b in group.bytes() {
-                value = value << 4 | u16::from(hex_digit_value(b)?);
-            }
-            push(value)?;
+        } else if group.len() <= 4 {
+            push(parse_number(group, 16, 0xffff)? as u16)?;
         } else {
             return None;
         }
@@ -318,30 +314,23 @@ fn ipv6_pieces(text: &str, out: &mut [u16; 8]) -> Option<usize> {
 /// A decimal number from 0 to 255, as `u8`'s `FromStr` reads it (an optional leading `+`,
 /// then at least one digit; leading zeros allowed).
 fn parse_octet(text: &str) -> Option<u32> {
-    let digits = text.strip_prefix('+').unwrap_or(text);
-    if digits.is_empty() {
+    parse_number(text.strip_prefix('+').unwrap_or(text), 10, 255)
+}
+
+/// `text` as a number in `radix` (at least one digit, leading zeros allowed), `None` when it
+/// has another character or the number is above `max` (at most `u16::MAX`).
+fn parse_number(text: &str, radix: u32, max: u32) -> Option<u32> {
+    if text.is_empty() {
         return None;
     }
     let mut value = 0u32;
-    for b in digits.bytes() {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        value = value * 10 + u32::from(b - b'0');
-        if value > 255 {
+    for b in text.bytes() {
+        value = value * radix + char::from(b).to_digit(radix)?;
+        if value > max {
             return None;
         }
     }
     Some(value)
-}
-
-fn hex_digit_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// An IPv6 address as the URL standard serialises it: lower-case hex, the first longest run
@@ -375,18 +364,10 @@ fn serialise_ipv6(address: &[u16; 8]) -> String {
 }
 
 fn parse_port(digits: &str) -> Result<u16, Error> {
-    let invalid = || Error::InvalidUrl(UrlError::InvalidPort(digits.to_string()));
-    let mut value = 0u32;
-    for b in digits.bytes() {
-        if !b.is_ascii_digit() {
-            return Err(invalid());
-        }
-        value = value * 10 + u32::from(b - b'0');
-        if value > u32::from(u16::MAX) {
-            return Err(invalid());
-        }
+    match parse_number(digits, 10, u32::from(u16::MAX)) {
+        Some(port) => Ok(port as u16),
+        None => Err(Error::InvalidUrl(UrlError::InvalidPort(digits.to_string()))),
     }
-    Ok(value as u16)
 }
 
 /// Resolves `.` and `..` segments, turns `\` into `/` and percent-encodes; an empty path is `/`.
