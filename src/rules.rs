@@ -530,6 +530,37 @@ mod tests {
         assert_eq!(href("ws:///x"), "ws://x/");
     }
 
+    /// The hand-written number and address parsers, at their edges.
+    #[test]
+    fn parses_numbers_and_addresses_at_the_edges() {
+        assert_eq!(href("ws://h:0/"), "ws://h:0/");
+        assert_eq!(href("ws://h:00000000080/"), "ws://h/");
+        assert_eq!(href("ws://h:65535/"), "ws://h:65535/");
+        assert_eq!(href("ws://[::1.2.3.4]/"), "ws://[::102:304]/");
+        assert_eq!(href("ws://[::ffff:0255.000.1.1]/"), "ws://[::ffff:ff00:101]/");
+        assert_eq!(href("ws://[ABCD:0:0:0:0:0:0:1]/"), "ws://[abcd::1]/");
+        assert_eq!(href("ws://[1:0:0:2:0:0:0:3]/"), "ws://[1:0:0:2::3]/");
+        for input in [
+            "ws://h:65536/",
+            "ws://h:+80/",
+            "ws://h:-1/",
+            "ws://[::1.2.3.256]/",
+            "ws://[::1.2.3]/",
+            "ws://[::1.2.3.4.5]/",
+            "ws://[::1..3.4]/",
+            "ws://[12345::]/",
+            "ws://[::g]/",
+            "ws://[1:2:3:4:5:6:7]/",
+            "ws://[1:2:3:4:5:6:7::8]/",
+            "ws://[1::2::3]/",
+            "ws://[:1::]/",
+            "ws://[::1]:x/",
+            "ws://[::1/",
+        ] {
+            assert!(parse_url(input).is_err(), "{input}");
+        }
+    }
+
     #[test]
     fn refuses_what_a_browser_refuses() {
         let err = |input: &str| parse_url(input).unwrap_err();
