@@ -53,23 +53,104 @@ fn default_port(secure: bool) -> u16 {
 /// cannot carry as they are in the path and query are percent-encoded. Host names must be ASCII
 /// (give internationalised names in their `xn--` form).
 pub fn parse_url(input: &str) -> Result<WsUrl, Error> {
-    let cleaned: String = input
-        .trim_matches(|c: char| c <= ' ')
-        .chars()
-        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
-        .collect();
-    let (scheme, rest) = split_scheme(&cleaned).ok_or(Error::InvalidUrl(UrlError::Relative))?;
-    let secure = match scheme.as_str() {
-        "ws" | "http" => false,
-        "wss" | "https" => true,
-        _ => return Err(Error::InvalidUrl(UrlError::UnsupportedScheme(scheme))),
+    let cleaned = clean_url(input);
+    let parts = split_url(&cleaned)?;
+    let mut resource = normalise_path(parts.path);
+    if let Some(query) = parts.query {
+        resource.push('?');
+        percent_encode_into(&mut resource, query, is_query_char);
+    }
+
+    let mut href = String::from(if parts.secure { "wss://" } else { "ws://" });
+    if let Some(userinfo) = parts.userinfo {
+        href.push_str(userinfo);
+        href.push('@');
+    }
+    let url = WsUrl {
+        href: String::new(),
+        secure: parts.secure,
+        host: match parts.host {
+            Host::Name(name) => name.to_ascii_lowercase(),
+            Host::Ipv6(address) => serialise_ipv6(&address),
+        },
+        port: parts.port,
+        resource,
     };
-    if rest.contains('#') {
+    href.push_str(&url.host_header());
+    href.push_str(&url.resource);
+    Ok(WsUrl { href, ..url })
+}
+
+/// Checks `input` with exactly the rules of [`parse_url`] (the same result and the same
+/// error), without building the normalised URL: the browser backend hands the URL to the
+/// browser, which normalises it itself, so it needs only the verdict.
+#[cfg(any(target_arch = "wasm32", test))]
+pub(crate) fn check_url(input: &str) -> Result<(), Error> {
+    split_url(&clean_url(input)).map(drop)
+}
+
+/// The URL without leading and trailing spaces and control characters, and without tabs and
+/// newlines.
+fn clean_url(input: &str) -> String {
+    // Bytes, not chars: the removed characters are ASCII, and no byte of another one is.
+    let start = input.bytes().position(|b| b > b' ').unwrap_or(input.len());
+    let end = input
+        .bytes()
+        .rposition(|b| b > b' ')
+        .map_or(start, |last| last + 1);
+    let mut rest = input.get(start..end).unwrap_or_default();
+    let mut cleaned = String::with_capacity(rest.len());
+    while let Some((piece, after)) = rest
+        .bytes()
+        .position(|b| matches!(b, b'\t' | b'\n' | b'\r'))
+        .and_then(|at| split_around(rest, at))
+    {
+        cleaned.push_str(piece);
+        rest = after;
+    }
+    cleaned.push_str(rest);
+    cleaned
+}
+
+/// The checked parts of a cleaned URL, before normalisation.
+struct Parts<'a> {
+    secure: bool,
+    userinfo: Option<&'a str>,
+    host: Host<'a>,
+    port: u16,
+    path: &'a str,
+    query: Option<&'a str>,
+}
+
+/// A checked host: a name (ASCII, not yet lower-cased) or an IPv6 address.
+enum Host<'a> {
+    Name(&'a str),
+    Ipv6([u16; 8]),
+}
+
+/// Splits and checks a cleaned URL: every rule of [`parse_url`] that can refuse a URL is here.
+/// (The string operations here are the ones that cannot panic: slicing by index would bring
+/// panic-formatting code into the wasm build.)
+fn split_url(cleaned: &str) -> Result<Parts<'_>, Error> {
+    let (scheme, rest) = split_scheme(cleaned).ok_or(Error::InvalidUrl(UrlError::Relative))?;
+    let secure = if scheme.eq_ignore_ascii_case("ws") || scheme.eq_ignore_ascii_case("http") {
+        false
+    } else if scheme.eq_ignore_ascii_case("wss") || scheme.eq_ignore_ascii_case("https") {
+        true
+    } else {
+        let scheme = scheme.to_ascii_lowercase();
+        return Err(Error::InvalidUrl(UrlError::UnsupportedScheme(scheme)));
+    };
+    if rest.bytes().any(|b| b == b'#') {
         return Err(Error::InvalidUrl(UrlError::Fragment));
     }
-    let rest = rest.trim_start_matches(['/', '\\']);
-    let (authority, tail) = split_before(rest, |c| matches!(c, '/' | '\\' | '?'));
-    let (userinfo, host_port) = match authority.rsplit_once('@') {
+    let slashes = rest.bytes().take_while(|&b| matches!(b, b'/' | b'\\')).count();
+    let rest = rest.get(slashes..).unwrap_or_default();
+    let at = rest.bytes().position(|b| matches!(b, b'/' | b'\\' | b'?'));
+    let (authority, tail) = rest
+        .split_at_checked(at.unwrap_or(rest.len()))
+        .unwrap_or((rest, ""));
+    let (userinfo, host_port) = match split_at_last(authority, b'@') {
         Some((userinfo, host_port)) => (Some(userinfo), host_port),
         None => (None, authority),
     };
@@ -78,126 +159,178 @@ pub fn parse_url(input: &str) -> Result<WsUrl, Error> {
         None | Some("") => default_port(secure),
         Some(digits) => parse_port(digits)?,
     };
-    let (path, query) = match tail.split_once('?') {
+    let (path, query) = match split_at_first(tail, b'?') {
         Some((path, query)) => (path, Some(query)),
         None => (tail, None),
     };
-    let mut resource = normalise_path(path);
-    if let Some(query) = query {
-        resource.push('?');
-        percent_encode_into(&mut resource, query, is_query_char);
-    }
-
-    let mut href = String::from(if secure { "wss://" } else { "ws://" });
-    if let Some(userinfo) = userinfo {
-        href.push_str(userinfo);
-        href.push('@');
-    }
-    let url = WsUrl {
-        href: String::new(),
+    Ok(Parts {
         secure,
+        userinfo,
         host,
         port,
-        resource,
-    };
-    href.push_str(&url.host_header());
-    href.push_str(&url.resource);
-    Ok(WsUrl { href, ..url })
+        path,
+        query,
+    })
 }
 
-/// Splits `text` before the first character that `stop` matches (all of it and "" if none).
-/// (The string methods here are the ones that cannot panic: slicing by index would bring
-/// panic-formatting code into the wasm build.)
-fn split_before(text: &str, stop: impl Fn(char) -> bool) -> (&str, &str) {
-    let at = text.find(stop).unwrap_or(text.len());
-    (text.get(..at).unwrap_or(text), text.get(at..).unwrap_or(""))
+/// Splits `text` around the first `byte` (an ASCII character), `None` when it has none.
+fn split_at_first(text: &str, byte: u8) -> Option<(&str, &str)> {
+    split_around(text, text.bytes().position(|b| b == byte)?)
 }
 
-/// Splits `scheme:rest`, lower-casing the scheme; `None` when the input does not start with one.
-fn split_scheme(input: &str) -> Option<(String, &str)> {
-    let (scheme, rest) = input.split_once(':')?;
-    let mut chars = scheme.chars();
-    let first_is_alpha = chars.next()?.is_ascii_alphabetic();
-    let valid = first_is_alpha && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    valid.then(|| (scheme.to_ascii_lowercase(), rest))
+/// Splits `text` around the last `byte` (an ASCII character), `None` when it has none.
+fn split_at_last(text: &str, byte: u8) -> Option<(&str, &str)> {
+    split_around(text, text.bytes().rposition(|b| b == byte)?)
 }
 
-fn split_host_port(host_port: &str) -> Result<(String, Option<&str>), Error> {
+/// The text before and after the one-byte character at `at`.
+fn split_around(text: &str, at: usize) -> Option<(&str, &str)> {
+    Some((text.get(..at)?, text.get(at + 1..)?))
+}
+
+/// Splits `scheme:rest`; `None` when the input does not start with a scheme.
+fn split_scheme(input: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = split_at_first(input, b':')?;
+    // Bytes, not chars: a non-ASCII char's bytes are not ASCII letters or digits either.
+    let mut bytes = scheme.bytes();
+    let first_is_alpha = bytes.next()?.is_ascii_alphabetic();
+    let valid = first_is_alpha && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    valid.then_some((scheme, rest))
+}
+
+fn split_host_port(host_port: &str) -> Result<(Host<'_>, Option<&str>), Error> {
     let invalid_host = || Error::InvalidUrl(UrlError::InvalidHost(host_port.to_string()));
     if let Some(bracketed) = host_port.strip_prefix('[') {
-        let (address, after) = bracketed.split_once(']').ok_or_else(invalid_host)?;
+        let (address, after) = split_at_first(bracketed, b']').ok_or_else(invalid_host)?;
         let address = parse_ipv6(address).ok_or_else(invalid_host)?;
         let port = match after.strip_prefix(':') {
             Some(port) => Some(port),
             None if after.is_empty() => None,
             None => return Err(invalid_host()),
         };
-        return Ok((serialise_ipv6(&address), port));
+        return Ok((Host::Ipv6(address), port));
     }
-    let (host, port) = match host_port.rsplit_once(':') {
+    let (host, port) = match split_at_last(host_port, b':') {
         Some((host, port)) => (host, Some(port)),
         None => (host_port, None),
     };
-    let forbidden = |c: char| {
-        !c.is_ascii()
-            || c.is_ascii_control()
+    // Bytes, not chars: every byte of a non-ASCII char is itself not ASCII.
+    let forbidden = |b: u8| {
+        !b.is_ascii()
+            || b.is_ascii_control()
             || matches!(
-                c,
-                ' ' | '#' | '%' | '/' | ':' | '<' | '>' | '?' | '@' | '[' | '\\' | ']' | '^' | '|'
+                b,
+                b' ' | b'#'
+                    | b'%'
+                    | b'/'
+                    | b':'
+                    | b'<'
+                    | b'>'
+                    | b'?'
+                    | b'@'
+                    | b'['
+                    | b'\\'
+                    | b']'
+                    | b'^'
+                    | b'|'
             )
     };
-    if host.is_empty() || host.contains(forbidden) {
+    if host.is_empty() || host.bytes().any(forbidden) {
         return Err(invalid_host());
     }
-    Ok((host.to_ascii_lowercase(), port))
+    Ok((Host::Name(host), port))
 }
 
 /// The eight 16-bit pieces of an IPv6 address in text form (with `::` and an optional dotted
 /// IPv4 tail), as the URL standard parses them.
 fn parse_ipv6(text: &str) -> Option<[u16; 8]> {
-    fn pieces(text: &str, out: &mut Vec<u16>) -> Option<()> {
-        if text.is_empty() {
-            return Some(());
-        }
-        for group in text.split(':') {
-            if group.contains('.') {
-                let mut octets = group
-                    .split('.')
-                    .map(|o| o.parse::<u8>().ok().filter(|_| !o.is_empty()));
-                let mut next = || octets.next().flatten().map(u16::from);
-                let (a, b, c, d) = (next()?, next()?, next()?, next()?);
-                if octets.next().is_some() {
-                    return None;
-                }
-                out.extend([a << 8 | b, c << 8 | d]);
-            } else if (1..=4).contains(&group.len()) && group.bytes().all(|b| b.is_ascii_hexdigit()) {
-                out.push(u16::from_str_radix(group, 16).ok()?);
-            } else {
+    let mut address = [0u16; 8];
+    let bytes = text.as_bytes();
+    match (0..bytes.len()).find(|&i| bytes.get(i..i + 2) == Some(b"::")) {
+        Some(at) => {
+            let mut tail = [0u16; 8];
+            let head_len = ipv6_pieces(text.get(..at)?, &mut address)?;
+            let tail_len = ipv6_pieces(text.get(at + 2..)?, &mut tail)?;
+            if head_len + tail_len > 7 {
                 return None;
             }
-        }
-        Some(())
-    }
-    let (mut head, mut tail) = (Vec::new(), Vec::new());
-    match text.split_once("::") {
-        Some((before, after)) => {
-            pieces(before, &mut head)?;
-            pieces(after, &mut tail)?;
-            if head.len() + tail.len() > 7 {
-                return None;
+            for (slot, piece) in address.iter_mut().skip(8 - tail_len).zip(tail) {
+                *slot = piece;
             }
         }
         None => {
-            pieces(text, &mut head)?;
-            if head.len() != 8 {
+            if ipv6_pieces(text, &mut address)? != 8 {
                 return None;
             }
         }
     }
-    let mut address = [0u16; 8];
-    address[..head.len()].copy_from_slice(&head);
-    address[8 - tail.len()..].copy_from_slice(&tail);
     Some(address)
+}
+
+/// Parses the `:`-separated pieces of one side of an IPv6 address's `::` (a dotted IPv4
+/// address counts as two) into the start of `out`; returns how many there are, `None` when a
+/// piece is malformed or there are more than eight.
+fn ipv6_pieces(text: &str, out: &mut [u16; 8]) -> Option<usize> {
+    let mut count = 0;
+    let mut push = |piece: u16| -> Option<()> {
+        *out.get_mut(count)? = piece;
+        count += 1;
+        Some(())
+    };
+    if text.is_empty() {
+        return Some(0);
+    }
+    let mut rest = text;
+    loop {
+        let (group, after) = match split_at_first(rest, b':') {
+            Some((group, after)) => (group, Some(after)),
+            None => (rest, None),
+        };
+        if group.bytes().any(|b| b == b'.') {
+            // Four dotted octets (a fifth part, or a dot in the fourth, is not a digit).
+            let mut value = 0u32;
+            let mut octets = group;
+            for _ in 0..3 {
+                let (octet, more) = split_at_first(octets, b'.')?;
+                value = value << 8 | parse_octet(octet)?;
+                octets = more;
+            }
+            value = value << 8 | parse_octet(octets)?;
+            push((value >> 16) as u16)?;
+            push(value as u16)?;
+        } else if group.len() <= 4 {
+            push(parse_number(group, 16, 0xffff)? as u16)?;
+        } else {
+            return None;
+        }
+        match after {
+            Some(after) => rest = after,
+            None => break,
+        }
+    }
+    Some(count)
+}
+
+/// A decimal number from 0 to 255, as `u8`'s `FromStr` reads it (an optional leading `+`,
+/// then at least one digit; leading zeros allowed).
+fn parse_octet(text: &str) -> Option<u32> {
+    parse_number(text.strip_prefix('+').unwrap_or(text), 10, 255)
+}
+
+/// `text` as a number in `radix` (at least one digit, leading zeros allowed), `None` when it
+/// has another character or the number is above `max` (at most `u16::MAX`).
+fn parse_number(text: &str, radix: u32, max: u32) -> Option<u32> {
+    if text.is_empty() {
+        return None;
+    }
+    let mut value = 0u32;
+    for b in text.bytes() {
+        value = value * radix + char::from(b).to_digit(radix)?;
+        if value > max {
+            return None;
+        }
+    }
+    Some(value)
 }
 
 /// An IPv6 address as the URL standard serialises it: lower-case hex, the first longest run
@@ -231,18 +364,10 @@ fn serialise_ipv6(address: &[u16; 8]) -> String {
 }
 
 fn parse_port(digits: &str) -> Result<u16, Error> {
-    let invalid = || Error::InvalidUrl(UrlError::InvalidPort(digits.to_string()));
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid());
+    match parse_number(digits, 10, u32::from(u16::MAX)) {
+        Some(port) => Ok(port as u16),
+        None => Err(Error::InvalidUrl(UrlError::InvalidPort(digits.to_string()))),
     }
-    let trimmed = digits.trim_start_matches('0');
-    if trimmed.is_empty() {
-        return Ok(0);
-    }
-    if trimmed.len() > 5 {
-        return Err(invalid());
-    }
-    trimmed.parse().map_err(|_| invalid())
 }
 
 /// Resolves `.` and `..` segments, turns `\` into `/` and percent-encodes; an empty path is `/`.
@@ -308,10 +433,11 @@ pub fn validate_protocols<S: AsRef<str>>(protocols: &[S]) -> Result<(), Error> {
         let protocol = protocol.as_ref();
         let reason = if protocol.is_empty() {
             Some(ProtocolNameError::Empty)
-        } else if !protocol.chars().all(is_token_char) {
+        } else if !protocol.bytes().all(is_token_byte) {
             Some(ProtocolNameError::NotAToken)
-        } else if protocols[..i]
+        } else if protocols
             .iter()
+            .take(i)
             .any(|earlier| earlier.as_ref().eq_ignore_ascii_case(protocol))
         {
             Some(ProtocolNameError::Duplicate)
@@ -328,8 +454,26 @@ pub fn validate_protocols<S: AsRef<str>>(protocols: &[S]) -> Result<(), Error> {
     Ok(())
 }
 
-fn is_token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+/// Bytes, not chars: no byte of a non-ASCII char is a token character either.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+        )
 }
 
 /// Checks the arguments of `close`: the code first (`InvalidAccessError`), then the reason's
@@ -386,6 +530,37 @@ mod tests {
         assert_eq!(href("ws:///x"), "ws://x/");
     }
 
+    /// The hand-written number and address parsers, at their edges.
+    #[test]
+    fn parses_numbers_and_addresses_at_the_edges() {
+        assert_eq!(href("ws://h:0/"), "ws://h:0/");
+        assert_eq!(href("ws://h:00000000080/"), "ws://h/");
+        assert_eq!(href("ws://h:65535/"), "ws://h:65535/");
+        assert_eq!(href("ws://[::1.2.3.4]/"), "ws://[::102:304]/");
+        assert_eq!(href("ws://[::ffff:0255.000.1.1]/"), "ws://[::ffff:ff00:101]/");
+        assert_eq!(href("ws://[ABCD:0:0:0:0:0:0:1]/"), "ws://[abcd::1]/");
+        assert_eq!(href("ws://[1:0:0:2:0:0:0:3]/"), "ws://[1:0:0:2::3]/");
+        for input in [
+            "ws://h:65536/",
+            "ws://h:+80/",
+            "ws://h:-1/",
+            "ws://[::1.2.3.256]/",
+            "ws://[::1.2.3]/",
+            "ws://[::1.2.3.4.5]/",
+            "ws://[::1..3.4]/",
+            "ws://[12345::]/",
+            "ws://[::g]/",
+            "ws://[1:2:3:4:5:6:7]/",
+            "ws://[1:2:3:4:5:6:7::8]/",
+            "ws://[1::2::3]/",
+            "ws://[:1::]/",
+            "ws://[::1]:x/",
+            "ws://[::1/",
+        ] {
+            assert!(parse_url(input).is_err(), "{input}");
+        }
+    }
+
     #[test]
     fn refuses_what_a_browser_refuses() {
         let err = |input: &str| parse_url(input).unwrap_err();
@@ -417,6 +592,42 @@ mod tests {
             err("ws://h:8x/"),
             Error::InvalidUrl(UrlError::InvalidPort(_))
         ));
+    }
+
+    #[test]
+    fn check_url_agrees_with_parse_url() {
+        for input in [
+            "ws://h:80/x",
+            "WS://Example.COM:8080",
+            "https://h:443",
+            "ws://h/a/../b/./c",
+            "ws://h\\a\\b",
+            "  ws://h/\t  ",
+            "ws://[0:0::1]:9000/x",
+            "ws://[::ffff:127.0.0.1]/",
+            "ws://[1:2:3:4:5:6:7:8]/",
+            "ws://[::]/",
+            "ws://[1::2::3]/",
+            "ws://[1:2:3:4:5:6:7:8:9]/",
+            "ws://[1.2.3.256]/",
+            "ws://[::1]x/",
+            "ws://u:p@h:1/",
+            "ws:///x",
+            "/relative",
+            "",
+            "ftp://h/",
+            "ws://h/#",
+            "ws://a b/",
+            "ws://",
+            "ws://:80/",
+            "ws://h:99999/",
+            "ws://h:8x/",
+            "ws://h:65535/",
+            "ws://h:065535/",
+            "ws://h:65536/",
+        ] {
+            assert_eq!(check_url(input), parse_url(input).map(drop), "{input:?}");
+        }
     }
 
     #[test]

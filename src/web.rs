@@ -30,13 +30,17 @@ pub struct BrowserWebSocket {
     _handlers: Handlers,
 }
 
-/// The JavaScript closures attached to the socket, kept alive as long as it is.
+/// The JavaScript closures attached to the socket, kept alive as long as it is. All four
+/// have one Rust type (the event is cast to its real type inside), so the wasm build carries
+/// one closure shim instead of one per event type.
 struct Handlers {
-    _open: Closure<dyn FnMut(web_sys::Event)>,
-    _message: Closure<dyn FnMut(MessageEvent)>,
-    _error: Closure<dyn FnMut(web_sys::Event)>,
-    _close: Closure<dyn FnMut(JsCloseEvent)>,
+    _open: Handler,
+    _message: Handler,
+    _error: Handler,
+    _close: Handler,
 }
+
+type Handler = Closure<dyn FnMut(web_sys::Event)>;
 
 impl std::fmt::Debug for BrowserWebSocket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -49,34 +53,27 @@ impl std::fmt::Debug for BrowserWebSocket {
 
 impl Handlers {
     fn attach(socket: &web_sys::WebSocket, events: &Rc<EventQueue>) -> Self {
-        let queue = events.clone();
-        let open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            queue.push(Event::Open);
-        });
-        let queue = events.clone();
-        let message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let data = event.data();
+        let open = handler(events, |_| Some(Event::Open));
+        let message = handler(events, |event| {
+            let data = event.unchecked_into::<MessageEvent>().data();
             let message = match data.as_string() {
                 Some(text) => Message::Text(text),
-                None => match data.dyn_into::<ArrayBuffer>() {
-                    Ok(buffer) => Message::Binary(Uint8Array::new(&buffer).to_vec()),
+                None => {
                     // binaryType is arraybuffer, so nothing else can arrive.
-                    Err(_) => return,
-                },
+                    let buffer = data.dyn_into::<ArrayBuffer>().ok()?;
+                    Message::Binary(Uint8Array::new(&buffer).to_vec())
+                }
             };
-            queue.push(Event::Message(message));
+            Some(Event::Message(message))
         });
-        let queue = events.clone();
-        let error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            queue.push(Event::Error(FailureCause::Unreported));
-        });
-        let queue = events.clone();
-        let close = Closure::<dyn FnMut(JsCloseEvent)>::new(move |event: JsCloseEvent| {
-            queue.push(Event::Close(CloseEvent {
+        let error = handler(events, |_| Some(Event::Error(FailureCause::Unreported)));
+        let close = handler(events, |event| {
+            let event = event.unchecked_into::<JsCloseEvent>();
+            Some(Event::Close(CloseEvent {
                 code: event.code(),
                 reason: event.reason(),
                 was_clean: event.was_clean(),
-            }));
+            }))
         });
         socket.set_onopen(Some(open.as_ref().unchecked_ref()));
         socket.set_onmessage(Some(message.as_ref().unchecked_ref()));
@@ -91,17 +88,27 @@ impl Handlers {
     }
 }
 
-impl Socket for BrowserWebSocket {
-    fn open_with(builder: WebSocketBuilder) -> Result<Self, Error> {
-        rules::parse_url(&builder.url)?;
-        rules::validate_protocols(&builder.protocols)?;
-        let protocols: Array = builder
-            .protocols
+/// A closure that queues the event `convert` makes of each JavaScript event (if any).
+fn handler(events: &Rc<EventQueue>, convert: fn(web_sys::Event) -> Option<Event>) -> Handler {
+    let queue = events.clone();
+    Closure::new(move |event| {
+        if let Some(event) = convert(event) {
+            queue.push(event);
+        }
+    })
+}
+
+impl BrowserWebSocket {
+    /// `new WebSocket(url, protocols)` after the shared checks.
+    fn connect(url: &str, protocols: &[String]) -> Result<Self, Error> {
+        rules::check_url(url)?;
+        rules::validate_protocols(protocols)?;
+        let protocols: Array = protocols
             .iter()
             .map(|p| wasm_bindgen::JsValue::from_str(p))
             .collect();
-        let socket = web_sys::WebSocket::new_with_str_sequence(&builder.url, &protocols)
-            .map_err(|_| Error::InvalidUrl(UrlError::InvalidHost(builder.url.clone())))?;
+        let socket = web_sys::WebSocket::new_with_str_sequence(url, &protocols)
+            .map_err(|_| Error::InvalidUrl(UrlError::InvalidHost(url.to_string())))?;
         socket.set_binary_type(BinaryType::Arraybuffer);
         let events = Rc::new(EventQueue::default());
         let handlers = Handlers::attach(&socket, &events);
@@ -111,6 +118,18 @@ impl Socket for BrowserWebSocket {
             events,
             _handlers: handlers,
         })
+    }
+}
+
+impl Socket for BrowserWebSocket {
+    fn open_with(builder: WebSocketBuilder) -> Result<Self, Error> {
+        Self::connect(&builder.url, &builder.protocols)
+    }
+
+    // The same as the default (`open_with` of a default builder), without building the
+    // builder's native-only options.
+    fn open(url: &str) -> Result<Self, Error> {
+        Self::connect(url, &[])
     }
 
     fn url(&self) -> &str {
