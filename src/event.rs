@@ -155,11 +155,7 @@ impl EventQueue {
     /// `true` when no event is waiting to be delivered.
     #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn is_empty(&self) -> bool {
-        self.inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .events
-            .is_empty()
+        self.state().events.is_empty()
     }
 
     /// The next event, `Pending` (with the waker kept) when none is queued, `None` after the
