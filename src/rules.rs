@@ -249,8 +249,8 @@ fn parse_ipv6(text: &str) -> Option<[u16; 8]> {
     match (0..bytes.len()).find(|&i| bytes.get(i..i + 2) == Some(b"::")) {
         Some(at) => {
             let mut tail = [0u16; 8];
-            let head_len = ipv6_pieces(text.get(..at)?, &mut address)?;
-            let tail_len = ipv6_pieces(text.get(at + 2..)?, &mut tail)?;
+            let head_len = ipv6_pieces(text.get(..at)?, &mut address, false)?;
+            let tail_len = ipv6_pieces(text.get(at + 2..)?, &mut tail, true)?;
             if head_len + tail_len > 7 {
                 return None;
             }
@@ -259,7 +259,7 @@ fn parse_ipv6(text: &str) -> Option<[u16; 8]> {
             }
         }
         None => {
-            if ipv6_pieces(text, &mut address)? != 8 {
+            if ipv6_pieces(text, &mut address, true)? != 8 {
                 return None;
             }
         }
@@ -267,10 +267,11 @@ fn parse_ipv6(text: &str) -> Option<[u16; 8]> {
     Some(address)
 }
 
-/// Parses the `:`-separated pieces of one side of an IPv6 address's `::` (a dotted IPv4
-/// address counts as two) into the start of `out`; returns how many there are, `None` when a
-/// piece is malformed or there are more than eight.
-fn ipv6_pieces(text: &str, out: &mut [u16; 8]) -> Option<usize> {
+/// Parses the `:`-separated pieces of one side of an IPv6 address's `::` into the start of
+/// `out`; returns how many there are, `None` when a piece is malformed or there are more than
+/// eight. A dotted IPv4 address counts as two pieces and may only end the address (`at_end`:
+/// this side is the address's end).
+fn ipv6_pieces(text: &str, out: &mut [u16; 8], at_end: bool) -> Option<usize> {
     let mut count = 0;
     let mut push = |piece: u16| -> Option<()> {
         *out.get_mut(count)? = piece;
@@ -287,6 +288,9 @@ fn ipv6_pieces(text: &str, out: &mut [u16; 8]) -> Option<usize> {
             None => (rest, None),
         };
         if group.bytes().any(|b| b == b'.') {
+            if !at_end || after.is_some() {
+                return None;
+            }
             // Four dotted octets (a fifth part, or a dot in the fourth, is not a digit).
             let mut value = 0u32;
             let mut octets = group;
@@ -311,10 +315,13 @@ fn ipv6_pieces(text: &str, out: &mut [u16; 8]) -> Option<usize> {
     Some(count)
 }
 
-/// A decimal number from 0 to 255, as `u8`'s `FromStr` reads it (an optional leading `+`,
-/// then at least one digit; leading zeros allowed).
+/// A decimal number from 0 to 255 in an IPv6 address's IPv4 tail, as the URL standard reads
+/// it: digits only, no leading zero.
 fn parse_octet(text: &str) -> Option<u32> {
-    parse_number(text.strip_prefix('+').unwrap_or(text), 10, 255)
+    if text.len() > 1 && text.starts_with('0') {
+        return None;
+    }
+    parse_number(text, 10, 255)
 }
 
 /// `text` as a number in `radix` (at least one digit, leading zeros allowed), `None` when it
@@ -537,7 +544,8 @@ mod tests {
         assert_eq!(href("ws://h:00000000080/"), "ws://h/");
         assert_eq!(href("ws://h:65535/"), "ws://h:65535/");
         assert_eq!(href("ws://[::1.2.3.4]/"), "ws://[::102:304]/");
-        assert_eq!(href("ws://[::ffff:0255.000.1.1]/"), "ws://[::ffff:ff00:101]/");
+        assert_eq!(href("ws://[::ffff:255.0.1.1]/"), "ws://[::ffff:ff00:101]/");
+        assert_eq!(href("ws://[1:2:3:4:5:6:0.0.0.0]/"), "ws://[1:2:3:4:5:6::]/");
         assert_eq!(href("ws://[ABCD:0:0:0:0:0:0:1]/"), "ws://[abcd::1]/");
         assert_eq!(href("ws://[1:0:0:2:0:0:0:3]/"), "ws://[1:0:0:2::3]/");
         for input in [
@@ -545,6 +553,12 @@ mod tests {
             "ws://h:+80/",
             "ws://h:-1/",
             "ws://[::1.2.3.256]/",
+            "ws://[::+1.2.3.4]/",
+            "ws://[::01.2.3.4]/",
+            "ws://[::1.2.3.00]/",
+            "ws://[1.2.3.4::]/",
+            "ws://[::1.2.3.4:5]/",
+            "ws://[1:2:3:4:5:6:7:1.2.3.4]/",
             "ws://[::1.2.3]/",
             "ws://[::1.2.3.4.5]/",
             "ws://[::1..3.4]/",

@@ -108,6 +108,24 @@ parity_test!(host_with_a_space_is_a_syntax_error, {
     assert_eq!(err.dom_exception(), Some(DomException::SyntaxError));
 });
 
+parity_test!(malformed_ipv4_tails_of_ipv6_hosts_are_syntax_errors, {
+    // The URL standard's IPv6 parser: the dotted tail ends the address, its octets are plain
+    // decimal without a sign or leading zero.
+    for url in [
+        "ws://[::+1.2.3.4]/",
+        "ws://[::01.2.3.4]/",
+        "ws://[1.2.3.4::]/",
+        "ws://[::1.2.3.4:5]/",
+    ] {
+        let err = open_err(url);
+        assert!(
+            matches!(err, Error::InvalidUrl(UrlError::InvalidHost(_))),
+            "{url}: {err:?}"
+        );
+        assert_eq!(err.dom_exception(), Some(DomException::SyntaxError));
+    }
+});
+
 parity_test!(invalid_subprotocol_names_are_syntax_errors, {
     for (name, reason) in [
         ("/echo", ProtocolNameError::NotAToken),
