@@ -151,6 +151,8 @@ def chat_rows(chat):
     """One row per summary measurement: chat-server, Node, their ratio, and the issue's target."""
     rows = []
     for row in chat["summary"]:
+        if "_server_cpu_" in row["id"]:
+            continue  # in the line under the table
         unit = row["unit"]
         if row["target"] is None:
             met = "no target" if not row["id"].startswith("paced_deliveries") else "n/a (the offered load)"
@@ -228,6 +230,11 @@ def chat_section(chat, chart):
             "deliver what is offered), p99 latency at most half of Node's under the paced load, memory per "
             "connection at most half of Node's.\n\n".format(chat.get("node_version", "node"), config["rounds"])
             + table(["measurement", "chat-server", "Node", "ratio", "target met?"], chat_rows(chat)))
+    cpu = ["{} clients {}: {:.2} / {:.2}".format("{:,}".format(row["clients"]), row["id"].split("_")[0], row["chat_server"], row["node"])
+           for row in chat["summary"] if "_server_cpu_" in row["id"]]
+    if cpu:
+        text += ("\n\nServer CPU in cores (chat-server / Node, medians; both servers' time includes the kernel's TCP work "
+                 "for their writes): " + "; ".join(cpu) + ".")
     if chart:
         text += "\n\n![Chat deliveries per second against client count](bench/results/deliveries.svg)"
     text += "\n\n" + notes

@@ -44,15 +44,19 @@ const USAGE: &str = "\
 bench-native chat: chat-server against the tutorial's Node ws server, one twinsock load generator
 
 usage: bench-native chat --chat-server PATH --tutorial PATH [--node PATH] [--quick] [--rounds N]
-                         [--clients LIST] [--memory-clients N] [--json PATH] [--pids PATH]
+                         [--clients LIST] [--memory-clients N] [--paced-deliveries N]
+                         [--paced-seconds S] [--burst-deliveries N] [--json PATH] [--pids PATH]
 
   --chat-server PATH   the release chat-server binary
   --tutorial PATH      e2e/tutorial-server.mjs
   --node PATH          node (default: node)
   --quick              1 round, shorter paced runs (a smoke test)
   --rounds N           rounds (default 3; 1 with --quick)
-  --clients LIST       client counts, comma-separated (default 100,1000)
+  --clients LIST       client counts, comma-separated (default 100,300,1000; 100,1000 with --quick)
   --memory-clients N   clients of the idle-memory test (default 10000; 0 skips it)
+  --paced-deliveries N paced load, in deliveries per second (default 20000; message rate = N / clients)
+  --paced-seconds S    how long the paced load lasts (default 6; 3 with --quick)
+  --burst-deliveries N deliveries per burst (default 200000; K = N / (10 x clients) per sender)
   --json PATH          results (default target/bench/chat.json under the repository root)
   --pids PATH          keep the PIDs of running servers in this file (for the caller's trap)
 
@@ -905,6 +909,9 @@ struct ChatArgs {
     rounds: Option<usize>,
     clients: Option<Vec<usize>>,
     memory_clients: Option<usize>,
+    paced_deliveries: Option<f64>,
+    paced_seconds: Option<f64>,
+    burst_deliveries: Option<usize>,
     json: PathBuf,
     pids: Option<PathBuf>,
     chat_server: Option<PathBuf>,
@@ -924,6 +931,9 @@ fn parse_args(args: impl Iterator<Item = String>) -> ChatArgs {
         rounds: None,
         clients: None,
         memory_clients: None,
+        paced_deliveries: None,
+        paced_seconds: None,
+        burst_deliveries: None,
         json: crate::repo_root().join("target/bench/chat.json"),
         pids: None,
         chat_server: None,
@@ -964,6 +974,35 @@ fn parse_args(args: impl Iterator<Item = String>) -> ChatArgs {
                         .unwrap_or_else(|_| usage_error("--memory-clients needs a number")),
                 )
             }
+            "--paced-deliveries" => {
+                out.paced_deliveries = Some(
+                    value("--paced-deliveries")
+                        .parse()
+                        .ok()
+                        .filter(|&n: &f64| n > 0.0)
+                        .unwrap_or_else(|| usage_error("--paced-deliveries needs a positive number")),
+                )
+            }
+            "--paced-seconds" => {
+                out.paced_seconds = Some(
+                    value("--paced-seconds")
+                        .parse()
+                        .ok()
+                        .filter(|&n: &f64| n > 0.0 && n <= 600.0)
+                        .unwrap_or_else(|| {
+                            usage_error("--paced-seconds needs a number of seconds (at most 600)")
+                        }),
+                )
+            }
+            "--burst-deliveries" => {
+                out.burst_deliveries = Some(
+                    value("--burst-deliveries")
+                        .parse()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .unwrap_or_else(|| usage_error("--burst-deliveries needs a positive number")),
+                )
+            }
             "--json" => out.json = PathBuf::from(value("--json")),
             "--pids" => out.pids = Some(PathBuf::from(value("--pids"))),
             "--chat-server" => out.chat_server = Some(PathBuf::from(value("--chat-server"))),
@@ -980,15 +1019,25 @@ fn parse_args(args: impl Iterator<Item = String>) -> ChatArgs {
 }
 
 fn config_for(args: &ChatArgs) -> ChatConfig {
-    let queue = 4096;
+    // Room for a whole burst in every client's queue (chat-server closes a client whose queue
+    // is full; Node's ws buffers without bound), and never less than 4,096.
+    let clients = args.clients.clone().unwrap_or_else(|| {
+        if args.quick {
+            vec![100, 1000]
+        } else {
+            vec![100, 300, 1000]
+        }
+    });
+    let burst = args.burst_deliveries.unwrap_or(200_000);
+    let queue = (2 * burst / clients.iter().copied().min().unwrap_or(100)).max(4096);
     ChatConfig {
         rounds: args.rounds.unwrap_or(if args.quick { 1 } else { 3 }),
         quick: args.quick,
-        clients: args.clients.clone().unwrap_or_else(|| vec![100, 1000]),
+        clients,
         senders: SENDERS,
-        paced_deliveries_per_s: 20_000.0,
-        paced_duration_s: if args.quick { 3.0 } else { 6.0 },
-        burst_deliveries: 200_000,
+        paced_deliveries_per_s: args.paced_deliveries.unwrap_or(20_000.0),
+        paced_duration_s: args.paced_seconds.unwrap_or(if args.quick { 3.0 } else { 6.0 }),
+        burst_deliveries: burst,
         memory_clients: args.memory_clients.unwrap_or(10_000),
         drain_cap_s: 15.0,
         burst_cap_s: 30.0,
@@ -1296,7 +1345,7 @@ pub fn main(args: impl Iterator<Item = String>) -> ! {
     machine.loadavg_end = crate::loadavg();
     machine.duration_s = started.elapsed().as_secs_f64();
     let summary = summarize(&config, &runs, &memory);
-    let notes = vec![
+    let mut notes = vec![
         format!(
             "One load generator (this program: twinsock's native client, one I/O thread for all sockets, receivers on one \
              tokio current-thread runtime, senders on a thread of their own) drives both servers on 127.0.0.1. {} senders \
@@ -1320,8 +1369,8 @@ pub fn main(args: impl Iterator<Item = String>) -> ! {
             config.burst_deliveries
         ),
         format!(
-            "chat-server {} (RUST_LOG={}): no rate limit, room for 20,000 clients, a queue of 4,096 messages per client (more than \
-             a burst puts in it; Node's ws buffers without bound). Node {}: e2e/tutorial-server.mjs (ws@8), unchanged.",
+            "chat-server {} (RUST_LOG={}): no rate limit, room for 20,000 clients, a queue per client of twice what a burst puts \
+             in it (at least 4,096; a full queue would drop the client, while Node's ws buffers without bound). Node {}: e2e/tutorial-server.mjs (ws@8), unchanged.",
             config.chat_server_args.join(" "),
             config.chat_server_env,
             node_version
@@ -1335,6 +1384,7 @@ pub fn main(args: impl Iterator<Item = String>) -> ! {
             config.memory_clients
         ),
     ];
+    notes.push(generator_note(&runs, &memory));
     let report = Report {
         benchmark: "twinsock bench-native chat",
         config: config.clone(),
@@ -1359,6 +1409,56 @@ pub fn main(args: impl Iterator<Item = String>) -> ! {
     std::process::exit(if errors.is_empty() { 0 } else { 1 });
 }
 
+/// What the generator itself cost: its I/O thread's CPU per delivery under the paced load,
+/// and its memory per client in the first idle-memory test (later tests in the same process
+/// reuse the memory the earlier clients freed, so only the first one measures it).
+fn generator_note(runs: &[LoadRun], memory: &[MemoryRun]) -> String {
+    let mut parts = Vec::new();
+    let mut clients: Vec<usize> = runs.iter().map(|r| r.clients).collect();
+    clients.sort_unstable();
+    clients.dedup();
+    for n in clients {
+        let per: Vec<f64> = runs
+            .iter()
+            .filter(|r| r.kind == "paced" && r.clients == n && r.deliveries_per_s > 0.0)
+            .filter_map(|r| {
+                r.generator_cpu
+                    .threads
+                    .get("twinsock-io")
+                    .map(|c| c / r.deliveries_per_s * 1e6)
+            })
+            .collect();
+        let total: Vec<f64> = runs
+            .iter()
+            .filter(|r| r.kind == "paced" && r.clients == n && r.deliveries_per_s > 0.0)
+            .map(|r| r.generator_cpu.cores)
+            .collect();
+        if !per.is_empty() {
+            parts.push(format!(
+                "{n} clients: {:.1} µs of twinsock's I/O thread per delivery ({:.2} cores for the whole generator)",
+                median(&per),
+                median(&total)
+            ));
+        }
+    }
+    let mut note = format!(
+        "The generator's own cost under the paced load (median): {}. Under the paced load each broadcast reaches \
+         the generator as one read per client, so with 1,000 clients its single I/O thread needs about 1,000 times that to \
+         take in one broadcast: a floor under both servers' latencies.",
+        parts.join("; ")
+    );
+    if let Some(first) = memory.first() {
+        note.push_str(&format!(
+            " Generator memory: {:.1} KiB per client with {} clients open (VmRSS {} -> {} KiB).",
+            first.generator_per_connection_kib,
+            first.opened,
+            first.generator_rss_before_kib,
+            first.generator_rss_open_kib
+        ));
+    }
+    note
+}
+
 fn print_summary(report: &Report) {
     let mut out = std::io::stdout().lock();
     let m = &report.machine;
@@ -1378,8 +1478,8 @@ fn print_summary(report: &Report) {
     }
     let _ = writeln!(
         out,
-        "\n{:<58} {:>12} {:>12} {:>8}  {:<8} {}",
-        "measurement (medians)", "chat-server", "node", "ratio", "target", "met"
+        "\n{:<58} {:>12} {:>12} {:>8}  {:<8} met",
+        "measurement (medians)", "chat-server", "node", "ratio", "target"
     );
     let _ = writeln!(out, "{}", "-".repeat(110));
     for row in &report.summary {
