@@ -186,7 +186,7 @@ def deliveries_svg(chat, svg_path):
     parts = [
         '<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">' % (width, height),
         '<rect width="100%" height="100%" fill="white"/>',
-        '<text x="%d" y="16">Chat broadcast: deliveries per second against connected clients (medians, 10 senders)</text>' % left,
+        '<text x="%d" y="16">Chat broadcast: deliveries per second against clients (medians, 10 senders, log scales)</text>' % left,
     ]
     decade = y_lo
     while decade <= y_hi:
@@ -230,7 +230,7 @@ def chat_section(chat, chart):
             "deliver what is offered), p99 latency at most half of Node's under the paced load, memory per "
             "connection at most half of Node's.\n\n".format(chat.get("node_version", "node"), config["rounds"])
             + table(["measurement", "chat-server", "Node", "ratio", "target met?"], chat_rows(chat)))
-    cpu = ["{} clients {}: {:.2} / {:.2}".format("{:,}".format(row["clients"]), row["id"].split("_")[0], row["chat_server"], row["node"])
+    cpu = ["{} clients {}: {:.2f} / {:.2f}".format("{:,}".format(row["clients"]), row["id"].split("_")[0], row["chat_server"], row["node"])
            for row in chat["summary"] if "_server_cpu_" in row["id"]]
     if cpu:
         text += ("\n\nServer CPU in cores (chat-server / Node, medians; both servers' time includes the kernel's TCP work "

@@ -344,6 +344,19 @@ fn cpu_use(before: &CpuSnapshot, after: &CpuSnapshot, secs: f64) -> CpuUse {
     }
 }
 
+/// `n` with thousands separators (1,000).
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
@@ -1118,7 +1131,7 @@ fn summarize(config: &ChatConfig, runs: &[LoadRun], memory: &[MemoryRun]) -> Vec
             let p99_target = (kind == "paced").then_some("<= 0.5");
             rows.extend(summary_row(
                 format!("{kind}_deliveries_{clients}"),
-                format!("{kind}: deliveries/s, {clients} clients"),
+                format!("{kind}: deliveries/s, {} clients", thousands(clients)),
                 "deliveries/s",
                 clients,
                 true,
@@ -1127,7 +1140,7 @@ fn summarize(config: &ChatConfig, runs: &[LoadRun], memory: &[MemoryRun]) -> Vec
             ));
             rows.extend(summary_row(
                 format!("{kind}_p50_{clients}"),
-                format!("{kind}: p50 delivery latency, {clients} clients"),
+                format!("{kind}: p50 delivery latency, {} clients", thousands(clients)),
                 "µs",
                 clients,
                 false,
@@ -1136,7 +1149,7 @@ fn summarize(config: &ChatConfig, runs: &[LoadRun], memory: &[MemoryRun]) -> Vec
             ));
             rows.extend(summary_row(
                 format!("{kind}_p99_{clients}"),
-                format!("{kind}: p99 delivery latency, {clients} clients"),
+                format!("{kind}: p99 delivery latency, {} clients", thousands(clients)),
                 "µs",
                 clients,
                 false,
@@ -1145,7 +1158,7 @@ fn summarize(config: &ChatConfig, runs: &[LoadRun], memory: &[MemoryRun]) -> Vec
             ));
             rows.extend(summary_row(
                 format!("{kind}_server_cpu_{clients}"),
-                format!("{kind}: server CPU, {clients} clients"),
+                format!("{kind}: server CPU, {} clients", thousands(clients)),
                 "cores",
                 clients,
                 false,
@@ -1158,7 +1171,10 @@ fn summarize(config: &ChatConfig, runs: &[LoadRun], memory: &[MemoryRun]) -> Vec
         let clients = config.memory_clients;
         rows.extend(summary_row(
             format!("idle_memory_{clients}"),
-            format!("idle: server memory per connection, {clients} clients"),
+            format!(
+                "idle: server memory per connection, {} clients",
+                thousands(clients)
+            ),
             "KiB",
             clients,
             false,
@@ -1167,7 +1183,10 @@ fn summarize(config: &ChatConfig, runs: &[LoadRun], memory: &[MemoryRun]) -> Vec
         ));
         rows.extend(summary_row(
             format!("idle_memory_after_broadcast_{clients}"),
-            format!("idle: per connection after one broadcast, {clients} clients"),
+            format!(
+                "idle: per connection after one broadcast, {} clients",
+                thousands(clients)
+            ),
             "KiB",
             clients,
             false,
