@@ -6,7 +6,7 @@
 # clients: the server's resident memory per connection. The servers alternate within each
 # round, each measurement on a fresh server process; everything on 127.0.0.1.
 #
-#   scripts/bench-chat.sh            full run (3 rounds; a few minutes on 2 cores)
+#   scripts/bench-chat.sh            full run (5 rounds; about 5 minutes on 2 cores)
 #   scripts/bench-chat.sh --quick    smoke test (1 round, shorter paced runs)
 #
 # Prints a table of medians and ratios (chat-server / Node) and writes every run's numbers and

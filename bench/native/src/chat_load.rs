@@ -51,7 +51,7 @@ usage: bench-native chat --chat-server PATH --tutorial PATH [--node PATH] [--qui
   --tutorial PATH      e2e/tutorial-server.mjs
   --node PATH          node (default: node)
   --quick              1 round, shorter paced runs (a smoke test)
-  --rounds N           rounds (default 3; 1 with --quick)
+  --rounds N           rounds (default 5; 1 with --quick)
   --clients LIST       client counts, comma-separated (default 100,300,1000; 100,1000 with --quick)
   --memory-clients N   clients of the idle-memory test (default 10000; 0 skips it)
   --paced-deliveries N paced load, in deliveries per second (default 20000; message rate = N / clients)
@@ -1044,7 +1044,7 @@ fn config_for(args: &ChatArgs) -> ChatConfig {
     let burst = args.burst_deliveries.unwrap_or(200_000);
     let queue = (2 * burst / clients.iter().copied().min().unwrap_or(100)).max(4096);
     ChatConfig {
-        rounds: args.rounds.unwrap_or(if args.quick { 1 } else { 3 }),
+        rounds: args.rounds.unwrap_or(if args.quick { 1 } else { 5 }),
         quick: args.quick,
         clients,
         senders: SENDERS,

@@ -5,6 +5,9 @@
 //! and the machine's facts as JSON, and round-trip latency samples as CSV.
 //!
 //! `bench-native [--quick] [--rounds N] [--json PATH] [--csv PATH]` (see `--help`).
+//!
+//! `bench-native chat ...` is a second benchmark: chat-server against the tutorial's Node server,
+//! driven by a twinsock load generator (see [`chat_load`]).
 
 mod chat_load;
 mod clients;
