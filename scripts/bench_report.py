@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Merges the benchmark results (target/bench/*.json from scripts/bench-native.sh and
-scripts/bench-web.sh) into bench/results/latest.json, draws the round-trip latency
-distributions (bench/results/latency.svg), prints one table, and writes BENCHMARKS.md.
+"""Merges the benchmark results (target/bench/*.json from scripts/bench-native.sh,
+scripts/bench-chat.sh and scripts/bench-web.sh) into bench/results/latest.json, draws the
+round-trip latency distributions (bench/results/latency.svg) and the chat servers' deliveries
+per second against client count (bench/results/deliveries.svg), prints one table, and writes
+BENCHMARKS.md.
 
 Usage: scripts/bench_report.py COMMAND   (COMMAND: the command line that produced the results)
 """
@@ -16,6 +18,7 @@ RAW = "target/bench"
 OUT = "bench/results"
 CLIENT_ORDER = ["twinsock", "tungstenite", "tokio-tungstenite", "ewebsock"]
 COLOURS = {"twinsock": "#c0392b", "tungstenite": "#2c3e50", "tokio-tungstenite": "#2980b9", "ewebsock": "#7f8c8d"}
+CHAT_SERVERS = [("chat-server", "chat_server", "chat-server", "#c0392b"), ("node", "node", "Node ws", "#2c3e50")]
 
 
 def load(name):
@@ -132,16 +135,126 @@ def latency_svg(csv_path, svg_path):
     return True
 
 
+def chat_value(value, unit):
+    if unit == "deliveries/s":
+        return "{:,.0f}/s".format(value)
+    if unit == "µs":
+        return "{:,.2f} ms".format(value / 1000) if value >= 1000 else "{:,.0f} µs".format(value)
+    if unit == "KiB":
+        return "{:,.1f} KiB".format(value)
+    if unit == "cores":
+        return "{:.2f} cores".format(value)
+    return "{:g} {}".format(value, unit)
+
+
+def chat_rows(chat):
+    """One row per summary measurement: chat-server, Node, their ratio, and the issue's target."""
+    rows = []
+    for row in chat["summary"]:
+        if "_server_cpu_" in row["id"]:
+            continue  # in the line under the table
+        unit = row["unit"]
+        if row["target"] is None:
+            met = "no target" if not row["id"].startswith("paced_deliveries") else "n/a (the offered load)"
+        else:
+            met = "{} ({})".format("yes" if row["target_met"] else "**no**", "ratio " + row["target"])
+        rows.append([row["title"], chat_value(row["chat_server"], unit), chat_value(row["node"], unit),
+                     "{:.2f}".format(row["ratio"]), met])
+    return rows
+
+
+def deliveries_svg(chat, svg_path):
+    """Deliveries per second against client count, both servers, paced and burst (log axes)."""
+    import math
+
+    points = {}
+    for row in chat["summary"]:
+        for kind in ("paced", "burst"):
+            if row["id"].startswith(kind + "_deliveries_"):
+                for server, key, _, _ in CHAT_SERVERS:
+                    points.setdefault((server, kind), []).append((row["clients"], row[key]))
+    if not points:
+        return False
+    xs = sorted({x for series in points.values() for x, _ in series})
+    ys = [y for series in points.values() for _, y in series if y > 0]
+    width, height, left, bottom, top, right = 720, 400, 80, 50, 30, 190
+    x_lo, x_hi = xs[0] / 1.5, xs[-1] * 1.5
+    y_lo = 10 ** math.floor(math.log10(min(ys)))
+    y_hi = 10 ** math.ceil(math.log10(max(ys)))
+    lx = lambda x: left + (math.log10(x) - math.log10(x_lo)) / (math.log10(x_hi) - math.log10(x_lo)) * (width - left - right)
+    ly = lambda y: top + (1 - (math.log10(max(y, y_lo)) - math.log10(y_lo)) / (math.log10(y_hi) - math.log10(y_lo))) * (height - top - bottom)
+    parts = [
+        '<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">' % (width, height),
+        '<rect width="100%" height="100%" fill="white"/>',
+        '<text x="%d" y="16">Chat broadcast: deliveries per second against clients (medians, 10 senders, log scales)</text>' % left,
+    ]
+    decade = y_lo
+    while decade <= y_hi:
+        y = ly(decade)
+        parts.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>' % (left, y, width - right, y))
+        parts.append('<text x="%d" y="%.1f" text-anchor="end">%s/s</text>' % (left - 6, y + 4, "{:,.0f}".format(decade)))
+        decade *= 10
+    for x in xs:
+        parts.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#eee"/>' % (lx(x), top, lx(x), height - bottom))
+        parts.append('<text x="%.1f" y="%d" text-anchor="middle">%s</text>' % (lx(x), height - bottom + 16, "{:,}".format(x)))
+    parts.append('<text x="%d" y="%d" text-anchor="middle">clients</text>' % ((left + width - right) // 2, height - 12))
+    legend = 0
+    for kind, dash in (("burst", ""), ("paced", ' stroke-dasharray="6 4"')):
+        for server, _, label, colour in CHAT_SERVERS:
+            series = sorted(points.get((server, kind), []))
+            if not series:
+                continue
+            coords = " ".join("%.1f,%.1f" % (lx(x), ly(y)) for x, y in series)
+            parts.append('<polyline fill="none" stroke="%s" stroke-width="2"%s points="%s"/>' % (colour, dash, coords))
+            for x, y in series:
+                parts.append('<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>' % (lx(x), ly(y), colour))
+            y0 = top + 20 + 18 * legend
+            parts.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"%s/>' % (
+                width - right + 10, y0 - 4, width - right + 34, y0 - 4, colour, dash))
+            parts.append('<text x="%d" y="%d" fill="%s">%s, %s</text>' % (width - right + 40, y0, colour, label, kind))
+            legend += 1
+    parts.append("</svg>")
+    with open(svg_path, "w") as f:
+        f.write("\n".join(parts) + "\n")
+    return True
+
+
+def chat_section(chat, chart):
+    config = chat["config"]
+    notes = "\n".join("- " + note for note in chat["notes"])
+    text = ("## Chat server vs the tutorial's Node server\n\n"
+            "Our `chat-server` (axum) against the tutorial's chat server on Node's `ws` "
+            "(`e2e/tutorial-server.mjs`, {}), both driven by one load generator written with twinsock's native client "
+            "(`bench-native chat`), alternating within {} round(s). Ratio = chat-server / Node; targets from the "
+            "benchmark issue: at least 2x Node's deliveries per second (under the burst; under the paced load both "
+            "deliver what is offered), p99 latency at most half of Node's under the paced load, memory per "
+            "connection at most half of Node's.\n\n".format(chat.get("node_version", "node"), config["rounds"])
+            + table(["measurement", "chat-server", "Node", "ratio", "target met?"], chat_rows(chat)))
+    cpu = ["{} clients {}: {:.2f} / {:.2f}".format("{:,}".format(row["clients"]), row["id"].split("_")[0], row["chat_server"], row["node"])
+           for row in chat["summary"] if "_server_cpu_" in row["id"]]
+    if cpu:
+        text += ("\n\nServer CPU in cores (chat-server / Node, medians; both servers' time includes the kernel's TCP work "
+                 "for their writes): " + "; ".join(cpu) + ".")
+    if chart:
+        text += "\n\n![Chat deliveries per second against client count](bench/results/deliveries.svg)"
+    text += "\n\n" + notes
+    if chat.get("errors"):
+        text += "\n\nErrors in this run:\n\n" + "\n".join("- " + e for e in chat["errors"])
+    return text
+
+
 def main():
     command = sys.argv[1] if len(sys.argv) > 1 else "scripts/bench.sh"
-    native, web, size = load("native.json"), load("web.json"), load("web-size.json")
+    native, chat, web, size = load("native.json"), load("chat.json"), load("web.json"), load("web-size.json")
     os.makedirs(OUT, exist_ok=True)
     merged = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "command": command,
-              "native": native, "web": web, "web_size": size}
+              "native": native, "chat": chat, "web": web, "web_size": size}
     with open(os.path.join(OUT, "latest.json"), "w") as f:
         json.dump(merged, f, indent=1)
     chart = os.path.exists(os.path.join(RAW, "native-latency.csv")) and latency_svg(
         os.path.join(RAW, "native-latency.csv"), os.path.join(OUT, "latency.svg"))
+
+    deliveries_chart = bool(chat) and deliveries_svg(chat, os.path.join(OUT, "deliveries.svg"))
 
     sections = []
     if native:
@@ -153,6 +266,8 @@ def main():
                         + table(["client", "time to open all", "threads", "resident memory", "per socket"], scale_rows(native)))
         if chart:
             sections.append("![Round-trip latency distributions](bench/results/latency.svg)")
+    if chat:
+        sections.append(chat_section(chat, deliveries_chart))
     if web:
         sections.append("## Browser backend (headless Chromium)\n\ntwinsock's wasm build next to the browser's WebSocket "
                         "from plain JavaScript, in one page, alternating, against one local echo server.\n\n"
@@ -170,6 +285,10 @@ def main():
             " ".join(m["loadavg_start"].split()[:3]), " ".join(m["loadavg_end"].split()[:3])))
         facts.append("- {}; crates: {}".format(m["rustc"], ", ".join(
             "{} {}".format(k, "/".join(v)) for k, v in sorted(m["crates"].items()) if k in CLIENT_ORDER + ["tokio"])))
+    if chat:
+        m = chat["machine"]
+        facts.append("- Load average at start and end of the chat run: {} / {}; {}".format(
+            " ".join(m["loadavg_start"].split()[:3]), " ".join(m["loadavg_end"].split()[:3]), chat.get("node_version", "node")))
     if web:
         facts.append("- " + web["facts"].get("chromium", "chromium"))
     doc = ["# Benchmarks", "",

@@ -5,7 +5,11 @@
 //! and the machine's facts as JSON, and round-trip latency samples as CSV.
 //!
 //! `bench-native [--quick] [--rounds N] [--json PATH] [--csv PATH]` (see `--help`).
+//!
+//! `bench-native chat ...` is a second benchmark: chat-server against the tutorial's Node server,
+//! driven by a twinsock load generator (see [`chat_load`]).
 
+mod chat_load;
 mod clients;
 mod scale;
 mod server;
@@ -24,6 +28,7 @@ const USAGE: &str = "\
 bench-native: twinsock's native client next to tungstenite, tokio-tungstenite and ewebsock
 
 usage: bench-native [--quick] [--rounds N] [--json PATH] [--csv PATH]
+       bench-native chat ...   (the chat servers' benchmark; bench-native chat --help)
 
   --quick       2 rounds and smaller counts (a smoke test)
   --rounds N    rounds (default 5; 2 with --quick)
@@ -226,6 +231,7 @@ fn start_watchdog() {
             if let Some((deadline, phase)) = guard.as_ref() {
                 if Instant::now() > *deadline {
                     eprintln!("bench-native: watchdog: {phase} did not finish in time; giving up");
+                    chat_load::kill_servers();
                     std::process::exit(3);
                 }
             }
@@ -325,6 +331,9 @@ fn repo_root() -> PathBuf {
 
 fn parse_args() -> Args {
     let mut args = std::env::args().skip(1);
+    if std::env::args().nth(1).as_deref() == Some("chat") {
+        chat_load::main(args.skip(1));
+    }
     let mut out = Args {
         quick: false,
         rounds: None,

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The chat-server benchmark: our chat-server (axum) against the tutorial's Node `ws` server
+# (e2e/tutorial-server.mjs), both driven by one load generator written with twinsock's native
+# client (`bench-native chat`, in bench/native). 100 and 1,000 clients (10 of them sending), a
+# paced load and a burst: deliveries per second and p50/p99 delivery latency; then 10,000 idle
+# clients: the server's resident memory per connection. The servers alternate within each
+# round, each measurement on a fresh server process; everything on 127.0.0.1.
+#
+#   scripts/bench-chat.sh            full run (5 rounds; about 5 minutes on 2 cores)
+#   scripts/bench-chat.sh --quick    smoke test (1 round, shorter paced runs)
+#
+# Prints a table of medians and ratios (chat-server / Node) and writes every run's numbers and
+# the machine's facts to target/bench/chat.json (the servers' logs next to it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+args=()
+for arg in "$@"; do
+    case "$arg" in
+        --quick) args+=(--quick) ;;
+        -h | --help)
+            sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        *)
+            echo "bench-chat.sh: unknown argument $arg (try --help)" >&2
+            exit 2
+            ;;
+    esac
+done
+
+if ! command -v node >/dev/null; then
+    echo "bench-chat.sh: node is not installed (the tutorial's server runs on Node)" >&2
+    exit 1
+fi
+if [ ! -d node_modules/ws ]; then
+    echo "bench-chat.sh: installing the tutorial server's ws package (npm ci)" >&2
+    npm ci --no-audit --no-fund
+fi
+
+# 10,000 clients in the generator and 10,000 connections in the server: both processes
+# inherit this limit.
+hard=$(ulimit -Hn)
+if [ "$hard" = unlimited ]; then hard=1048576; fi
+ulimit -n "$hard" 2>/dev/null || ulimit -n 65536 2>/dev/null || true
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 10200 ]; then
+    echo "bench-chat.sh: open-files limit is $(ulimit -n) (hard $hard); the 10,000-client memory test will fail" >&2
+fi
+
+started=$(date +%s)
+cargo build --release --features chat-server --bin chat-server
+cargo build --release --manifest-path bench/native/Cargo.toml --target-dir target/bench-native-build
+mkdir -p target/bench
+pids=target/bench/chat-servers.pids
+: >"$pids"
+
+# The benchmark stops its servers itself (also on errors and from its watchdog); if this
+# script is interrupted, the trap stops the benchmark and any server it left, by PID.
+bench_pid=
+cleanup() {
+    if [ -n "$bench_pid" ] && kill -0 "$bench_pid" 2>/dev/null; then
+        kill "$bench_pid" 2>/dev/null || true
+        wait "$bench_pid" 2>/dev/null || true
+    fi
+    if [ -s "$pids" ]; then
+        while read -r pid; do
+            [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+        done <"$pids"
+    fi
+    rm -f "$pids"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+status=0
+target/bench-native-build/release/bench-native chat ${args[@]+"${args[@]}"} \
+    --chat-server target/release/chat-server --node "$(command -v node)" \
+    --tutorial e2e/tutorial-server.mjs --json target/bench/chat.json --pids "$pids" &
+bench_pid=$!
+wait "$bench_pid" || status=$?
+bench_pid=
+echo "bench-chat.sh: $(($(date +%s) - started)) s in all (build included)"
+exit "$status"
