@@ -90,6 +90,9 @@ pub(crate) struct Connection {
     last_heard: Instant,
     /// When our keepalive ping went out, while its answer is awaited.
     ping_sent: Option<Instant>,
+    /// Whether the readiness event being handled lets short reads mean "drained" (see
+    /// `Counted`).
+    trust_short_reads: bool,
 }
 
 /// What the I/O thread should do next for a connection.
@@ -115,6 +118,7 @@ impl Connection {
             in_flight: VecDeque::new(),
             last_heard: Instant::now(),
             ping_sent: None,
+            trust_short_reads: false,
         }
     }
 
@@ -180,8 +184,11 @@ impl Connection {
         self.fail(FailureCause::Connect(why));
     }
 
-    /// The socket is readable or writable (or has an error).
-    pub(crate) fn ready(&mut self, registry: &Registry) -> Next {
+    /// The socket is readable or writable (or has an error), or the connection gets another
+    /// turn. `trust_short_reads`: the event reported neither the peer's end of stream nor an
+    /// error (false for another turn).
+    pub(crate) fn ready(&mut self, registry: &Registry, trust_short_reads: bool) -> Next {
+        self.trust_short_reads = trust_short_reads;
         match std::mem::replace(&mut self.phase, Phase::Done) {
             Phase::Connecting { tcp, next } => {
                 self.tcp_progress(registry, tcp, next);
@@ -241,6 +248,7 @@ impl Connection {
     }
 
     fn drive_handshake(&mut self, mut stream: Counted, mut handshake: ClientHandshake) -> Next {
+        stream.readiness(self.trust_short_reads);
         match handshake.advance(&mut stream) {
             Ok(Some(accepted)) => self.opened(stream, accepted),
             Ok(None) => {
@@ -278,6 +286,7 @@ impl Connection {
     /// Reads what has arrived and flushes what is queued, in `stage`.
     fn pump(&mut self, mut ws: WebSocket<Counted>, stage: Stage) -> Next {
         let keepalive = self.options.builder.keepalive.is_some();
+        ws.get_mut().readiness(self.trust_short_reads);
         for _ in 0..READ_BUDGET {
             let result = ws.read();
             self.account(&mut ws);
@@ -587,7 +596,7 @@ mod tests {
                 state => panic!("the connection ended while opening: {state:?}"),
             }
             poll.poll(&mut events, Some(Duration::from_secs(5))).unwrap();
-            conn.ready(poll.registry());
+            conn.ready(poll.registry(), false);
         }
         panic!("the connection did not open");
     }

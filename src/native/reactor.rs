@@ -120,11 +120,14 @@ impl EventLoop {
                 continue;
             }
             for slot in std::mem::take(&mut self.again) {
-                self.with(slot, |conn, registry| conn.ready(registry));
+                self.with(slot, |conn, registry| conn.ready(registry, false));
             }
             for event in events.iter() {
                 if event.token() != WAKER {
-                    self.with(event.token().0, |conn, registry| conn.ready(registry));
+                    let trust_short_reads = !(event.is_read_closed() || event.is_error());
+                    self.with(event.token().0, |conn, registry| {
+                        conn.ready(registry, trust_short_reads)
+                    });
                 }
             }
             self.take_work(reactor);
