@@ -6,6 +6,7 @@
 //! client's answer. From that moment the connection is dropped after [`CLOSE_TIMEOUT`] at
 //! the latest, whether or not the client reads.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -22,14 +23,15 @@ use crate::rate::RateLimit;
 /// How long a connection may take to close once the server decided to close it.
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The size of each connection's read buffer (tungstenite allocates it whole at the upgrade;
-/// a longer message is still read, in several reads). tungstenite's default, 128 KiB, is much
-/// more than chat messages need, and it keeps memory after clients leave: glibc's malloc
-/// serves the first such buffers with `mmap` and gives them back on `free`, but that `free`
-/// raises its mmap threshold above 128 KiB, so later buffers come from its per-thread arenas,
-/// which keep freed memory. The server's RSS then stayed about twice as high after 1,000
-/// clients had come and gone. At 4 KiB the buffers are ordinary small allocations, reused.
-pub const READ_BUFFER: usize = 4 * 1024;
+/// The size of each connection's read buffer, which is also the most read from the socket at
+/// once. tungstenite allocates it whole at the upgrade, so it is most of what an idle client
+/// costs; a longer message is still read, in several reads (a 64 KiB message, the default
+/// limit, takes 256 of them). Chat lines are short: 256 bytes hold several per read, and an
+/// idle connection costs about 3 KiB in all, half of what the tutorial's Node server needs
+/// (see BENCHMARKS.md). tungstenite's default, 128 KiB, also kept memory after clients left:
+/// glibc serves such buffers with `mmap` at first, then raises its mmap threshold and keeps
+/// later ones in per-thread arenas; small buffers are ordinary, reused allocations.
+pub const READ_BUFFER: usize = 256;
 
 /// What a WebSocket route does with the client's messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +106,16 @@ struct ReadEnd {
 }
 
 /// Runs the connection until it is closed, then leaves the hub.
-pub async fn run(socket: WebSocket, session: Session) {
+///
+/// Not an `async fn`: its arguments would stay in the connection's future for its whole life,
+/// and the unsplit socket is about 500 bytes (a third of an idle connection's task). Split
+/// first, the future holds only the two halves' handles.
+pub fn run(socket: WebSocket, session: Session) -> impl Future<Output = ()> {
+    let (sink, stream) = socket.split();
+    run_split(sink, stream, session)
+}
+
+async fn run_split(sink: SplitSink<WebSocket, Message>, stream: SplitStream<WebSocket>, session: Session) {
     let Session {
         member,
         mailbox,
@@ -114,7 +125,6 @@ pub async fn run(socket: WebSocket, session: Session) {
         origin,
     } = session;
     info!(%peer, path = route.path(), origin = origin.as_deref().unwrap_or("none"), "connected");
-    let (sink, stream) = socket.split();
     let reader = read(stream, &member, route, limits);
     let writer = write(sink, mailbox);
     tokio::pin!(reader, writer);

@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::extract::ws::Message;
-use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{oneshot, watch};
+
+use crate::queue::{self, Full, QueueReceiver, QueueSender};
 
 /// A close code and reason that the server sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +81,7 @@ struct Registry {
 
 #[derive(Debug)]
 struct Member {
-    queue: mpsc::Sender<Outgoing>,
+    queue: QueueSender<Outgoing>,
     /// Taken when the client is asked to close; `None` means it is closing.
     close: Option<oneshot::Sender<Close>>,
     /// Whether it receives broadcasts (chat clients do).
@@ -98,7 +99,7 @@ impl Member {
     /// Queues `item`; a full queue closes the client with 1013.
     fn push(&mut self, item: Outgoing) {
         if self.close.is_some() {
-            if let Err(TrySendError::Full(_)) = self.queue.try_send(item) {
+            if let Err(Full(_)) = self.queue.try_send(item) {
                 self.close(Close::TOO_SLOW);
             }
         }
@@ -116,7 +117,7 @@ pub struct Membership {
 #[derive(Debug)]
 pub struct Mailbox {
     /// The outgoing queue (bounded).
-    pub queue: mpsc::Receiver<Outgoing>,
+    pub queue: QueueReceiver<Outgoing>,
     /// Sent when the connection must close at once.
     pub close: oneshot::Receiver<Close>,
 }
@@ -141,7 +142,7 @@ impl Hub {
         if registry.members.len() >= self.max_clients {
             return Err(JoinError::Full);
         }
-        let (queue, queue_rx) = mpsc::channel(self.queue);
+        let (queue, queue_rx) = queue::bounded(self.queue);
         let (close, close_rx) = oneshot::channel();
         let id = registry.next_id;
         registry.next_id += 1;

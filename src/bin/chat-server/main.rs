@@ -43,6 +43,7 @@ mod head_timeout;
 mod hello;
 mod hub;
 mod origin;
+mod queue;
 mod rate;
 mod routes;
 mod shutdown;
