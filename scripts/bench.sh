@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
-# The benchmarks (separate from the tests; several minutes): the native client next to raw
-# tungstenite, tokio-tungstenite and ewebsock; our chat-server next to the tutorial's Node server;
-# the browser backend next to plain JavaScript; and bundle sizes next to gloo-net and
+# The benchmarks (separate from the tests; about 12 minutes): the native client next to raw
+# tungstenite, tokio-tungstenite and ewebsock; the chat server next to the tutorial's Node
+# server; the browser backend next to plain JavaScript; and bundle sizes next to gloo-net and
 # ws_stream_wasm. Prints one table, writes the raw results to bench/results/latest.json, the
-# charts to bench/results/latency.svg and bench/results/deliveries.svg, and BENCHMARKS.md.
+# charts to bench/results/*.svg, and BENCHMARKS.md.
 # `--quick` runs fewer rounds (a smoke test).
+#
+# A part that reports errors (for example one client of a thousand that failed to connect)
+# does not stop the others: the report is written with the errors in it, and the command then
+# exits non-zero.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 command="scripts/bench.sh${1:+ $1}"
-scripts/bench-native.sh "$@"
-scripts/bench-chat.sh "$@"
-scripts/bench-web.sh "$@"
+failed=()
+for part in native chat web; do
+    scripts/bench-$part.sh "$@" || failed+=("$part")
+done
 python3 scripts/bench_report.py "$command"
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "bench.sh: these parts reported errors (see above and BENCHMARKS.md): ${failed[*]}" >&2
+    exit 1
+fi

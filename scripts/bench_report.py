@@ -243,6 +243,49 @@ def chat_section(chat, chart):
     return text
 
 
+def target_rows(native, chat, web, size):
+    """The benchmark issue's targets, each with what this run measured and whether it is met."""
+    rows = []
+
+    def add(target, measured, met):
+        rows.append([target, measured, "yes" if met else "**no**"])
+
+    if native:
+        by = {(r["id"], r["client"]): r for r in native["summary"]}
+        for measure, label, bound, higher in (("round_trip_rate", "round-trip rate", 0.95, True),
+                                              ("pipelined_rate", "pipelined rate", 0.95, True),
+                                              ("round_trip_p99", "round-trip p99", 1.2, False)):
+            row = by.get((measure, "twinsock"))
+            if row:
+                ratio = row["ratio_to_tungstenite"]
+                add("native {}: {} {}x raw tungstenite's".format(label, "at least" if higher else "at most", bound),
+                    "{:.2f}x".format(ratio), ratio >= bound if higher else ratio <= bound)
+        ours, theirs = by.get(("round_trip_rate", "twinsock")), by.get(("round_trip_rate", "ewebsock"))
+        if ours and theirs:
+            ahead = ours["median"] / theirs["median"]
+            add("native round trips: at least 20x ewebsock's", "{:.0f}x".format(ahead), ahead >= 20)
+    if chat:
+        for row in chat["summary"]:
+            if row.get("target"):
+                add("chat-server: " + row["title"] + " " + row["target"] + " of Node's", "{:.2f}x".format(row["ratio"]),
+                    row["target_met"])
+    if web:
+        for test in web["summary"].values():
+            if test.get("kind") in ("rt", "pipe") and test.get("ratio") is not None:
+                add("browser: " + test["label"] + ", at least 0.9x plain JS", "{:.2f}x".format(test["ratio"]),
+                    test["ratio"] >= 0.9)
+    if size:
+        hellos = [r for r in size["results"] if r["id"].endswith("-hello")]
+        ours = next((r for r in hellos if r["id"] == "twinsock-hello"), None)
+        if ours:
+            smallest = min(hellos, key=lambda r: r["wasm"]["raw"])
+            add("bundle: the smallest hello of the three (.wasm after wasm-opt -Oz)",
+                "{:,} bytes (next: {})".format(ours["wasm"]["raw"], ", ".join(
+                    "{} {:,}".format(r["label"].split(", ")[1], r["wasm"]["raw"]) for r in hellos if r is not ours)),
+                smallest is ours)
+    return rows
+
+
 def main():
     command = sys.argv[1] if len(sys.argv) > 1 else "scripts/bench.sh"
     native, chat, web, size = load("native.json"), load("chat.json"), load("web.json"), load("web-size.json")
@@ -257,6 +300,10 @@ def main():
     deliveries_chart = bool(chat) and deliveries_svg(chat, os.path.join(OUT, "deliveries.svg"))
 
     sections = []
+    targets = target_rows(native, chat, web, size)
+    if targets:
+        sections.append("## Targets\n\nThe benchmark issue's targets against this run (details in the sections below).\n\n"
+                        + table(["target", "measured", "met?"], targets))
     if native:
         machine = native["machine"]
         sections.append("## Native client\n\nMedians over alternating rounds against one local echo server; "
@@ -266,6 +313,8 @@ def main():
                         + table(["client", "time to open all", "threads", "resident memory", "per socket"], scale_rows(native)))
         if chart:
             sections.append("![Round-trip latency distributions](bench/results/latency.svg)")
+        if native.get("errors"):
+            sections.append("Errors in the native run:\n\n" + "\n".join("- " + e for e in native["errors"]))
     if chat:
         sections.append(chat_section(chat, deliveries_chart))
     if web:
