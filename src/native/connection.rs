@@ -90,9 +90,6 @@ pub(crate) struct Connection {
     last_heard: Instant,
     /// When our keepalive ping went out, while its answer is awaited.
     ping_sent: Option<Instant>,
-    /// Whether the readiness event being handled lets short reads mean "drained" (see
-    /// `Counted`).
-    trust_short_reads: bool,
 }
 
 /// What the I/O thread should do next for a connection.
@@ -118,7 +115,6 @@ impl Connection {
             in_flight: VecDeque::new(),
             last_heard: Instant::now(),
             ping_sent: None,
-            trust_short_reads: false,
         }
     }
 
@@ -188,7 +184,13 @@ impl Connection {
     /// turn. `trust_short_reads`: the event reported neither the peer's end of stream nor an
     /// error (false for another turn).
     pub(crate) fn ready(&mut self, registry: &Registry, trust_short_reads: bool) -> Next {
-        self.trust_short_reads = trust_short_reads;
+        match &mut self.phase {
+            Phase::Handshaking { stream, .. } => stream.readiness(trust_short_reads),
+            Phase::Open(ws) | Phase::Closing(ws) | Phase::Draining(ws) => {
+                ws.get_mut().readiness(trust_short_reads)
+            }
+            Phase::Resolving | Phase::Connecting { .. } | Phase::Done => {}
+        }
         match std::mem::replace(&mut self.phase, Phase::Done) {
             Phase::Connecting { tcp, next } => {
                 self.tcp_progress(registry, tcp, next);
@@ -248,7 +250,6 @@ impl Connection {
     }
 
     fn drive_handshake(&mut self, mut stream: Counted, mut handshake: ClientHandshake) -> Next {
-        stream.readiness(self.trust_short_reads);
         match handshake.advance(&mut stream) {
             Ok(Some(accepted)) => self.opened(stream, accepted),
             Ok(None) => {
@@ -286,7 +287,6 @@ impl Connection {
     /// Reads what has arrived and flushes what is queued, in `stage`.
     fn pump(&mut self, mut ws: WebSocket<Counted>, stage: Stage) -> Next {
         let keepalive = self.options.builder.keepalive.is_some();
-        ws.get_mut().readiness(self.trust_short_reads);
         for _ in 0..READ_BUDGET {
             let result = ws.read();
             self.account(&mut ws);
