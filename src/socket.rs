@@ -31,7 +31,10 @@ pub trait Socket: Stream<Item = Event> + Unpin + Sized {
     /// The normalised URL (`http` becomes `ws`, default ports are dropped, an empty path is `/`).
     fn url(&self) -> &str;
 
-    /// The current `readyState`.
+    /// The current `readyState`, as the application sees it: it becomes `Open` when the open
+    /// event is taken, `Closing` when `close` is called, and `Closed` when the error or close
+    /// event is taken, on both targets (a browser changes it in the task that fires the
+    /// event), however far the connection itself has got meanwhile.
     fn ready_state(&self) -> ReadyState;
 
     /// Payload bytes accepted by `send` and not yet handed to the network (UTF-8 bytes for

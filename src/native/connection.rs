@@ -318,7 +318,7 @@ impl Connection {
 
     fn deliver(&self, stage: Stage, message: Message) {
         // As in browsers, messages that arrive once we are closing are not delivered.
-        if stage == Stage::Open && self.shared.ready_state() == ReadyState::Open {
+        if stage == Stage::Open && self.shared.state() == ReadyState::Open {
             self.shared.events.push(Event::Message(message));
         }
     }
@@ -395,19 +395,26 @@ impl Connection {
 
     /// The application sent, closed or dropped its handle.
     pub(crate) fn commands(&mut self) -> Next {
-        let (messages, close, dropped) = {
+        let (messages, close, abandon, dropped) = {
             let mut outbox = self.shared.outbox();
             outbox.notified = false;
             (
                 std::mem::take(&mut outbox.messages),
                 outbox.close.take(),
+                outbox.abandon,
                 outbox.dropped,
             )
         };
         match std::mem::replace(&mut self.phase, Phase::Done) {
             Phase::Resolving | Phase::Connecting { .. } | Phase::Handshaking { .. }
-                if close.is_some() || dropped =>
+                if abandon || close.is_some() || dropped =>
             {
+                self.abandon();
+                Next::Wait
+            }
+            // Opened before the application saw it, which then called `close`: as a browser
+            // does, the attempt fails (the socket is closed without a closing handshake).
+            Phase::Open(_) if abandon => {
                 self.abandon();
                 Next::Wait
             }
@@ -590,7 +597,7 @@ mod tests {
         assert_eq!(conn.start(poll.registry()), Next::Wait);
         let mut events = Events::with_capacity(8);
         for _ in 0..100 {
-            match conn.shared.ready_state() {
+            match conn.shared.state() {
                 ReadyState::Open => return (conn, hang_up),
                 ReadyState::Connecting => {}
                 state => panic!("the connection ended while opening: {state:?}"),
@@ -612,7 +619,7 @@ mod tests {
             .find(|sent| !matches!(sent, Ok(false)));
         assert_eq!(ended.map(|sent| sent.is_ok()), Some(true), "no write failed");
         assert!(conn.is_done());
-        assert_eq!(conn.shared.ready_state(), ReadyState::Closed);
+        assert_eq!(conn.shared.state(), ReadyState::Closed);
         assert!(conn.shared.events.is_closed());
         // In any other phase the message is handed back, untouched.
         assert!(matches!(

@@ -152,12 +152,19 @@ impl Socket for NativeWebSocket {
 
     fn close(&self, code: Option<u16>, reason: Option<&str>) -> Result<(), Error> {
         rules::validate_close(code, reason)?;
-        let from_open = self.shared.transition(ReadyState::Open, ReadyState::Closing);
-        if from_open
+        let ready_state = self.shared.ready_state();
+        if matches!(ready_state, ReadyState::Closing | ReadyState::Closed) {
+            return Ok(());
+        }
+        let abandon = self.shared.close_called(ready_state);
+        // The connection itself may be further on (open, or already closed by the server).
+        let started = self.shared.transition(ReadyState::Open, ReadyState::Closing)
             || self
                 .shared
-                .transition(ReadyState::Connecting, ReadyState::Closing)
-        {
+                .transition(ReadyState::Connecting, ReadyState::Closing);
+        if abandon {
+            self.command(|outbox| outbox.abandon = true);
+        } else if started {
             let frame_code = rules::close_frame_code(code, reason);
             let reason = reason.unwrap_or_default().to_string();
             self.command(|outbox| outbox.close = Some((frame_code, reason)));
@@ -166,7 +173,7 @@ impl Socket for NativeWebSocket {
     }
 
     fn poll_event(&self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        self.shared.events.poll_next(cx)
+        self.shared.poll_event(cx)
     }
 }
 
@@ -174,7 +181,7 @@ impl Stream for NativeWebSocket {
     type Item = Event;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        self.shared.events.poll_next(cx)
+        self.shared.poll_event(cx)
     }
 }
 
@@ -332,6 +339,83 @@ mod tests {
         assert_released_after_drop(socket);
     }
 
+    /// Waits (bounded) until the connection itself reaches `state`, without taking events.
+    fn wait_for_connection_state(socket: &NativeWebSocket, state: ReadyState) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while socket.shared.state() != state {
+            assert!(
+                Instant::now() < deadline,
+                "the connection never reached {state:?}"
+            );
+            std::thread::yield_now();
+        }
+    }
+
+    /// As in a browser, the application's ready state moves with the events it takes: a
+    /// connection that opened before the open event was taken is still CONNECTING to the
+    /// application, sends are refused, and `close` abandons it (1006, no open event) instead
+    /// of running the closing handshake.
+    #[test]
+    fn close_before_the_open_event_is_taken_abandons_even_an_open_connection() {
+        let socket = NativeWebSocket::open(&echo_server()).unwrap();
+        wait_for_connection_state(&socket, ReadyState::Open);
+        assert_eq!(socket.ready_state(), ReadyState::Connecting);
+        assert_eq!(socket.send_text("early"), Err(Error::StillConnecting));
+        socket.close(Some(1000), None).unwrap();
+        assert_eq!(socket.ready_state(), ReadyState::Closing);
+        let events: Vec<Event> =
+            std::iter::from_fn(|| futures::executor::block_on(socket.next_event())).collect();
+        assert!(
+            matches!(
+                &events[..],
+                [
+                    Event::Error(crate::FailureCause::Aborted),
+                    Event::Close(CloseEvent {
+                        code: 1006,
+                        was_clean: false,
+                        ..
+                    })
+                ]
+            ),
+            "{events:?}"
+        );
+        assert_eq!(socket.ready_state(), ReadyState::Closed);
+    }
+
+    /// The server's close is seen when its event is taken, not before.
+    #[test]
+    fn the_ready_state_becomes_closed_when_the_close_event_is_taken() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("ws://{}/", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut ws = tungstenite::accept(stream).unwrap();
+            let _ = ws.close(None);
+            while ws.read().is_ok() {}
+        });
+        let socket = NativeWebSocket::open(&url).unwrap();
+        wait_for_connection_state(&socket, ReadyState::Closed);
+        assert_eq!(socket.ready_state(), ReadyState::Connecting);
+        assert_eq!(
+            futures::executor::block_on(socket.next_event()),
+            Some(Event::Open)
+        );
+        assert_eq!(socket.ready_state(), ReadyState::Open);
+        let close = futures::executor::block_on(socket.next_event());
+        assert!(
+            matches!(
+                close,
+                Some(Event::Close(CloseEvent {
+                    code: 1005,
+                    was_clean: true,
+                    ..
+                }))
+            ),
+            "{close:?}"
+        );
+        assert_eq!(socket.ready_state(), ReadyState::Closed);
+    }
+
     /// Sends race the server's disappearance: a send written on the application's thread may
     /// be the one that finds the connection broken, or the I/O thread may see it first. Either
     /// way every send is accepted, the socket ends once with 1006, and its state is freed.
@@ -351,12 +435,12 @@ mod tests {
         let payload = "x".repeat(1024);
         let deadline = Instant::now() + Duration::from_secs(10);
         for _ in 0..1_000_000 {
-            if socket.ready_state() == ReadyState::Closed || Instant::now() > deadline {
+            if socket.shared.state() == ReadyState::Closed || Instant::now() > deadline {
                 break;
             }
             socket.send_text(payload.as_str()).unwrap();
         }
-        assert_eq!(socket.ready_state(), ReadyState::Closed);
+        assert_eq!(socket.shared.state(), ReadyState::Closed);
         let events: Vec<Event> =
             std::iter::from_fn(|| futures::executor::block_on(socket.next_event())).collect();
         let closes: Vec<&CloseEvent> = events

@@ -1,8 +1,9 @@
 //! The state a native socket shares between the application's handle and the I/O thread.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError, Weak};
+use std::task::{Context, Poll};
 
 use super::connection::Connection;
 use crate::event::{CloseEvent, Event, EventQueue, Message, ReadyState};
@@ -15,6 +16,9 @@ pub(crate) struct Outbox {
     pub(crate) messages: VecDeque<Message>,
     /// `close` was called: the code and reason for the close frame.
     pub(crate) close: Option<(Option<u16>, String)>,
+    /// `close` was called while the application had not seen the open event: the attempt is
+    /// abandoned, even if the connection has opened meanwhile.
+    pub(crate) abandon: bool,
     /// The application dropped its handle.
     pub(crate) dropped: bool,
     /// The socket is already on the I/O thread's list of sockets to look at.
@@ -24,14 +28,27 @@ pub(crate) struct Outbox {
 impl Outbox {
     /// Nothing is waiting for the I/O thread.
     pub(crate) fn is_idle(&self) -> bool {
-        !self.notified && self.messages.is_empty() && self.close.is_none() && !self.dropped
+        !self.notified && self.messages.is_empty() && self.close.is_none() && !self.abandon && !self.dropped
     }
 }
 
 /// One socket's shared state.
+///
+/// It has two ready states, as a browser does. The connection's own (`state`), which the I/O
+/// thread moves as things happen, and the one the application sees (`ready_state`), which
+/// moves only as the application takes the events (and at once when it calls `close`): in a
+/// browser the state changes in the same task that fires the event, so code that has not yet
+/// taken the open event still sees CONNECTING, however soon the connection opened.
 pub(crate) struct Shared {
     pub(crate) url: String,
     state: AtomicU8,
+    /// The state shown by the events the application has taken.
+    seen: AtomicU8,
+    /// The application called `close` (its ready state is CLOSING until the close event).
+    close_called: AtomicBool,
+    /// `close` came while the application's ready state was CONNECTING: the open event and
+    /// messages still queued are not delivered.
+    abandoned: AtomicBool,
     buffered: AtomicU64,
     pub(crate) protocol: OnceLock<String>,
     pub(crate) events: EventQueue,
@@ -58,6 +75,9 @@ impl Shared {
         Self {
             url,
             state: AtomicU8::new(ReadyState::Connecting as u8),
+            seen: AtomicU8::new(ReadyState::Connecting as u8),
+            close_called: AtomicBool::new(false),
+            abandoned: AtomicBool::new(false),
             buffered: AtomicU64::new(0),
             protocol: OnceLock::new(),
             events: EventQueue::default(),
@@ -91,8 +111,49 @@ impl Shared {
         }
     }
 
-    pub(crate) fn ready_state(&self) -> ReadyState {
+    /// The connection's own state, as the I/O thread moved it.
+    pub(crate) fn state(&self) -> ReadyState {
         ReadyState::from_u8(self.state.load(Ordering::Acquire))
+    }
+
+    /// The ready state the application sees: CLOSED once it has taken the error or close
+    /// event, CLOSING once it called `close`, else OPEN once it has taken the open event.
+    pub(crate) fn ready_state(&self) -> ReadyState {
+        match ReadyState::from_u8(self.seen.load(Ordering::Acquire)) {
+            ReadyState::Closed => ReadyState::Closed,
+            _ if self.close_called.load(Ordering::Acquire) => ReadyState::Closing,
+            seen => seen,
+        }
+    }
+
+    /// Records that the application called `close` in `ready_state`; returns whether this
+    /// abandons the attempt (the application had not seen it open).
+    pub(crate) fn close_called(&self, ready_state: ReadyState) -> bool {
+        let abandon = ready_state == ReadyState::Connecting;
+        if abandon {
+            self.abandoned.store(true, Ordering::Release);
+        }
+        self.close_called.store(true, Ordering::Release);
+        abandon
+    }
+
+    /// The next event for the application, moving its ready state as the event is taken.
+    /// After an abandoned attempt only the error and close events remain.
+    pub(crate) fn poll_event(&self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        loop {
+            let event = match self.events.poll_next(cx) {
+                Poll::Ready(Some(event)) => event,
+                other => return other,
+            };
+            let seen = match event {
+                Event::Open | Event::Message(_) if self.abandoned.load(Ordering::Acquire) => continue,
+                Event::Open => ReadyState::Open,
+                Event::Message(_) => return Poll::Ready(Some(event)),
+                Event::Error(_) | Event::Close(_) => ReadyState::Closed,
+            };
+            self.seen.store(seen as u8, Ordering::Release);
+            return Poll::Ready(Some(event));
+        }
     }
 
     pub(crate) fn set_state(&self, state: ReadyState) {
