@@ -217,12 +217,14 @@ fn close_timeout_gives_1006_when_the_server_never_answers() {
 #[test]
 fn keepalive_detects_a_peer_that_went_silent() {
     block_on(async {
+        // The interval runs from the moment the connection opened, which is after this and
+        // may be well before the open event is taken.
+        let started = Instant::now();
         let socket = WebSocketBuilder::new(ws("/mute"))
             .keepalive(Duration::from_millis(200), Duration::from_millis(300))
             .open()
             .unwrap();
         opened(&socket).await;
-        let started = Instant::now();
         match failure_cause(&socket).await {
             (FailureCause::Io(why), 1006) => assert!(why.contains("keepalive"), "{why}"),
             other => panic!("{other:?}"),
