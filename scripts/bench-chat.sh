@@ -14,38 +14,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-args=()
-for arg in "$@"; do
-    case "$arg" in
-        --quick) args+=(--quick) ;;
-        -h | --help)
-            sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
-            exit 0
-            ;;
-        *)
-            echo "bench-chat.sh: unknown argument $arg (try --help)" >&2
-            exit 2
-            ;;
-    esac
-done
-
-if ! command -v node >/dev/null; then
-    echo "bench-chat.sh: node is not installed (the tutorial's server runs on Node)" >&2
-    exit 1
-fi
-if [ ! -d node_modules/ws ]; then
-    echo "bench-chat.sh: installing the tutorial server's ws package (npm ci)" >&2
-    npm ci --no-audit --no-fund
-fi
-
+source scripts/bench-common.sh
+bench_options "$@"
 # 10,000 clients in the generator and 10,000 connections in the server: both processes
 # inherit this limit.
-hard=$(ulimit -Hn)
-if [ "$hard" = unlimited ]; then hard=1048576; fi
-ulimit -n "$hard" 2>/dev/null || ulimit -n 65536 2>/dev/null || true
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 10200 ]; then
-    echo "bench-chat.sh: open-files limit is $(ulimit -n) (hard $hard); the 10,000-client memory test will fail" >&2
-fi
+raise_open_files 10200 "the 10,000-client memory test"
 
 started=$(date +%s)
 cargo build --release --features chat-server --bin chat-server

@@ -13,28 +13,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-args=()
-for arg in "$@"; do
-    case "$arg" in
-        --quick) args+=(--quick) ;;
-        -h | --help)
-            sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
-            exit 0
-            ;;
-        *)
-            echo "bench-native.sh: unknown argument $arg (try --help)" >&2
-            exit 2
-            ;;
-    esac
-done
-
+source scripts/bench-common.sh
+bench_options "$@"
 # The scale test holds 1,000 sockets in the client process and 1,000 in the server process.
-hard=$(ulimit -Hn)
-if [ "$hard" = unlimited ]; then hard=1048576; fi
-ulimit -n "$hard" 2>/dev/null || ulimit -n 65536 2>/dev/null || true
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 2200 ]; then
-    echo "bench-native.sh: open-files limit is $(ulimit -n) (hard $hard); the 1,000-socket scale test may fail" >&2
-fi
+raise_open_files 2200 "the 1,000-socket scale test"
 
 started=$(date +%s)
 cargo build --release --manifest-path bench/native/Cargo.toml --target-dir target/bench-native-build

@@ -15,19 +15,10 @@
 #   scripts/bench-web.sh [--quick]     (--quick: fewer and shorter rounds, a smoke test)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-source scripts/setup.sh
-
-quick=""
-for arg in "$@"; do
-    case "$arg" in
-        --quick) quick="--quick" ;;
-        *) echo "usage: scripts/bench-web.sh [--quick]" >&2; exit 2 ;;
-    esac
-done
+source scripts/bench-common.sh
+bench_options "$@"
 
 started=$SECONDS
-ensure_rust
-ensure_npm
 ensure_browser
 ensure_wasm_bindgen
 
@@ -131,8 +122,8 @@ fi
 
 # ---- 2. throughput and latency ---------------------------------------------------------------
 
-say "browser throughput and latency (twinsock vs plain JS, same page, same server)${quick:+ (quick)}"
-node bench/web/run.mjs bench --url "$url" --out "$out/web.json" --facts "$facts" $quick | tee "$build/web-table.txt"
+say "browser throughput and latency (twinsock vs plain JS, same page, same server)${args[*]:+ (quick)}"
+node bench/web/run.mjs bench --url "$url" --out "$out/web.json" --facts "$facts" ${args[@]+"${args[@]}"} | tee "$build/web-table.txt"
 
 say "bundle size (bytes)"
 cat "$build/size-table.txt"

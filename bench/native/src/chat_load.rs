@@ -1416,14 +1416,7 @@ pub fn main(args: impl Iterator<Item = String>) -> ! {
         errors: errors.clone(),
     };
     print_summary(&report);
-    if let Some(dir) = args.json.parent() {
-        std::fs::create_dir_all(dir).expect("create the JSON's directory");
-    }
-    std::fs::write(
-        &args.json,
-        serde_json::to_string_pretty(&report).expect("json") + "\n",
-    )
-    .expect("write the JSON");
+    crate::write_json(&args.json, &report);
     println!("\nraw results: {}", args.json.display());
     std::process::exit(if errors.is_empty() { 0 } else { 1 });
 }

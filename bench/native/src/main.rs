@@ -718,14 +718,7 @@ fn main() {
         scale: scale_results,
         errors: errors.clone(),
     };
-    if let Some(dir) = args.json.parent() {
-        std::fs::create_dir_all(dir).expect("create the JSON's directory");
-    }
-    std::fs::write(
-        &args.json,
-        serde_json::to_string_pretty(&report).expect("json") + "\n",
-    )
-    .expect("write the JSON");
+    write_json(&args.json, &report);
     let csv = args
         .csv
         .unwrap_or_else(|| args.json.with_file_name("native-latency.csv"));
@@ -741,6 +734,14 @@ fn main() {
 }
 
 /// At most 5,000 evenly spaced samples per client, in the order they were taken.
+/// Writes `report` as pretty JSON to `path`, creating its directory.
+fn write_json(path: &Path, report: &impl Serialize) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("create the JSON's directory");
+    }
+    std::fs::write(path, serde_json::to_string_pretty(report).expect("json") + "\n").expect("write the JSON");
+}
+
 fn write_csv(path: &Path, samples: &BTreeMap<&'static str, Vec<u64>>) {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).expect("create the CSV's directory");
