@@ -4,9 +4,11 @@
 //! a failure), so both targets return the same error for the same mistake.
 
 use std::fmt::{self, Write as _};
+use std::io;
 
 /// The DOM exception a browser would throw for the same call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DomException {
     /// `SyntaxError`: a bad URL, subprotocol or close reason.
     SyntaxError,
@@ -16,30 +18,40 @@ pub enum DomException {
     InvalidStateError,
 }
 
-/// Why a URL was refused (a `SyntaxError`).
+/// Why a URL was refused (a `SyntaxError`). The URL parser (the WHATWG URL standard's) says
+/// only that it failed; the kind is found the same way on both targets, so both give the same
+/// value for the same URL.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UrlError {
-    /// The URL is empty or has no scheme, so it is not absolute.
+    /// The URL has no scheme and there is no base URL to resolve it against (native, without
+    /// [`base_url`](crate::WebSocketBuilder::base_url); in a page the page's URL is the base).
     Relative,
     /// The scheme is not `ws`, `wss`, `http` or `https`.
     UnsupportedScheme(String),
     /// The URL has a fragment (`#...`, even an empty one).
     Fragment,
-    /// The host is empty or has a character a host cannot have (a space, for example).
+    /// The host is empty or not a valid host: a character a host cannot have, a number that is
+    /// not a valid IPv4 address, a malformed IPv6 address, a name IDNA refuses.
     InvalidHost(String),
     /// The port is not a number from 0 to 65535.
     InvalidPort(String),
+    /// The base URL given with [`base_url`](crate::WebSocketBuilder::base_url) is not a valid
+    /// absolute URL.
+    InvalidBase(String),
 }
 
 /// Why a requested subprotocol was refused (a `SyntaxError`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ProtocolNameError {
     /// The name is empty.
     Empty,
     /// The name has a character that is not allowed in an HTTP token (a space, a separator
     /// such as `/`, or anything outside printable ASCII).
     NotAToken,
-    /// The same name (compared ASCII-case-insensitively) was requested twice.
+    /// The same name was requested twice (compared exactly, as the WebSocket standard and
+    /// Chromium do: `echo` and `eCho` are two names).
     Duplicate,
 }
 
@@ -51,9 +63,9 @@ pub enum ProtocolNameError {
 #[non_exhaustive]
 pub enum FailureCause {
     /// The host name could not be resolved (native only).
-    Resolve(String),
+    Resolve(IoFailure),
     /// The TCP connection could not be made: refused, unreachable, reset (native only).
-    Connect(String),
+    Connect(IoFailure),
     /// The connection did not open within the connect timeout (native only).
     ConnectTimeout,
     /// TLS failed: an untrusted or mismatched certificate, or a TLS protocol error (native only).
@@ -74,8 +86,9 @@ pub enum FailureCause {
         /// The configured maximum.
         max: usize,
     },
-    /// The connection broke while open (native only).
-    Io(String),
+    /// The connection broke while open: reset, or silent past the keepalive's pong timeout
+    /// (kind `TimedOut`) (native only).
+    Io(IoFailure),
     /// `close` was called (or the socket dropped) before the connection opened.
     Aborted,
     /// The browser reported an error without saying why (browser only: browsers hide the cause).
@@ -88,8 +101,8 @@ pub enum FailureCause {
 impl fmt::Display for FailureCause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (what, why) = match self {
-            Self::Resolve(why) => ("could not resolve the host: ", why.as_str()),
-            Self::Connect(why) => ("could not connect: ", why.as_str()),
+            Self::Resolve(why) => ("could not resolve the host: ", why.message()),
+            Self::Connect(why) => ("could not connect: ", why.message()),
             Self::ConnectTimeout => ("the connection did not open in time", ""),
             Self::Tls(why) => ("TLS failed: ", why.as_str()),
             Self::Handshake(why) => ("the WebSocket handshake failed: ", why.as_str()),
@@ -102,12 +115,66 @@ impl fmt::Display for FailureCause {
                 write_number(f, *max)?;
                 return f.write_str(" bytes");
             }
-            Self::Io(why) => ("the connection broke: ", why.as_str()),
+            Self::Io(why) => ("the connection broke: ", why.message()),
             Self::Aborted => ("closed before the connection opened", ""),
             Self::Unreported => ("the browser reported an error without a cause", ""),
         };
         f.write_str(what)?;
         f.write_str(why)
+    }
+}
+
+impl FailureCause {
+    /// The I/O error's kind for the causes that come from one ([`FailureCause::Resolve`],
+    /// [`FailureCause::Connect`], [`FailureCause::Io`]), so that code can tell "connection
+    /// refused" from other failures.
+    pub fn io_error_kind(&self) -> Option<io::ErrorKind> {
+        match self {
+            Self::Resolve(io) | Self::Connect(io) | Self::Io(io) => Some(io.kind()),
+            _ => None,
+        }
+    }
+}
+
+impl std::error::Error for FailureCause {}
+
+/// An I/O failure as a [`FailureCause`] keeps it: the error's kind and its message (an
+/// `io::Error` itself can be neither cloned nor compared).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IoFailure {
+    kind: io::ErrorKind,
+    message: String,
+}
+
+impl IoFailure {
+    /// A failure of `kind` described by `message`.
+    pub fn new(kind: io::ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// The kind of the I/O error (`ConnectionRefused`, `TimedOut`, ...).
+    pub fn kind(&self) -> io::ErrorKind {
+        self.kind
+    }
+
+    /// What the operating system (or the native backend) said.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl From<&io::Error> for IoFailure {
+    fn from(error: &io::Error) -> Self {
+        Self::new(error.kind(), error.to_string())
+    }
+}
+
+impl fmt::Display for IoFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
     }
 }
 
@@ -180,6 +247,7 @@ impl fmt::Display for Error {
             Self::InvalidUrl(UrlError::Fragment) => ("SyntaxError: the URL has a fragment", None, ""),
             Self::InvalidUrl(UrlError::InvalidHost(h)) => ("SyntaxError: invalid host \"", Some(h), "\""),
             Self::InvalidUrl(UrlError::InvalidPort(p)) => ("SyntaxError: invalid port \"", Some(p), "\""),
+            Self::InvalidUrl(UrlError::InvalidBase(b)) => ("SyntaxError: invalid base URL \"", Some(b), "\""),
             Self::InvalidProtocol { protocol, reason } => {
                 let what = match reason {
                     ProtocolNameError::Empty => "\" is empty",
@@ -213,7 +281,15 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    /// The failure's cause for [`Error::ConnectFailed`].
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::ConnectFailed { cause, .. } => Some(cause),
+            _ => None,
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -227,7 +303,7 @@ mod tests {
                 Error::InvalidCloseCode(n).to_string(),
                 format!("InvalidAccessError: the close code {n} is neither 1000 nor in 3000..=4999")
             );
-            let cause = FailureCause::Io("reset".into());
+            let cause = FailureCause::Io(IoFailure::new(io::ErrorKind::ConnectionReset, "reset"));
             assert_eq!(
                 Error::ConnectFailed { cause, code: n }.to_string(),
                 format!("the connection failed (close code {n}): the connection broke: reset")
@@ -262,6 +338,10 @@ mod tests {
             url(UrlError::InvalidPort("8x".into())),
             "SyntaxError: invalid port \"8x\""
         );
+        assert_eq!(
+            url(UrlError::InvalidBase("/x".into())),
+            "SyntaxError: invalid base URL \"/x\""
+        );
         let protocol = |reason| {
             Error::InvalidProtocol {
                 protocol: "ec ho".into(),
@@ -291,10 +371,13 @@ mod tests {
         );
         for (cause, text) in [
             (
-                FailureCause::Resolve("no".into()),
+                FailureCause::Resolve(IoFailure::new(io::ErrorKind::NotFound, "no")),
                 "could not resolve the host: no",
             ),
-            (FailureCause::Connect("no".into()), "could not connect: no"),
+            (
+                FailureCause::Connect(IoFailure::new(io::ErrorKind::ConnectionRefused, "no")),
+                "could not connect: no",
+            ),
             (
                 FailureCause::ConnectTimeout,
                 "the connection did not open in time",
@@ -312,7 +395,10 @@ mod tests {
                 FailureCause::Protocol("no".into()),
                 "the server broke the WebSocket protocol: no",
             ),
-            (FailureCause::Io("no".into()), "the connection broke: no"),
+            (
+                FailureCause::Io(IoFailure::new(io::ErrorKind::TimedOut, "no")),
+                "the connection broke: no",
+            ),
             (FailureCause::Aborted, "closed before the connection opened"),
             (
                 FailureCause::Unreported,
@@ -321,5 +407,27 @@ mod tests {
         ] {
             assert_eq!(cause.to_string(), text);
         }
+    }
+
+    /// A failed `connect` names its cause as the error's source, and an I/O cause keeps its
+    /// kind, so "connection refused" can be matched in code.
+    #[test]
+    fn connect_failed_gives_its_cause_as_source_with_the_io_kind() {
+        use std::error::Error as _;
+        let refused = FailureCause::Connect(IoFailure::new(io::ErrorKind::ConnectionRefused, "refused"));
+        let error = Error::ConnectFailed {
+            cause: refused.clone(),
+            code: 1006,
+        };
+        let source = error.source().expect("a source");
+        assert_eq!(source.downcast_ref::<FailureCause>(), Some(&refused));
+        assert_eq!(refused.io_error_kind(), Some(io::ErrorKind::ConnectionRefused));
+        assert_eq!(FailureCause::ConnectTimeout.io_error_kind(), None);
+        assert!(Error::StillConnecting.source().is_none());
+        let from_io = IoFailure::from(&io::Error::new(io::ErrorKind::ConnectionReset, "reset by peer"));
+        assert_eq!(
+            (from_io.kind(), from_io.message()),
+            (io::ErrorKind::ConnectionReset, "reset by peer")
+        );
     }
 }

@@ -26,15 +26,17 @@
 //! [`WebSocket`] is the current target's backend: `NativeWebSocket` natively,
 //! `BrowserWebSocket` on wasm32. Each is also reachable by that name where it compiles.
 
-pub mod chat;
 mod error;
 mod event;
-pub mod hello;
-pub mod rules;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
+mod rules;
 mod socket;
 
-pub use error::{DomException, Error, FailureCause, ProtocolNameError, UrlError};
+pub use error::{DomException, Error, FailureCause, IoFailure, ProtocolNameError, UrlError};
 pub use event::{CloseEvent, Event, Message, ReadyState};
+pub use rules::url::WebSocketUrl;
 pub use socket::{
     Socket, WebSocketBuilder, DEFAULT_CLOSE_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE,
 };
@@ -43,17 +45,19 @@ cfg_if::cfg_if! {
     if #[cfg(target_arch = "wasm32")] {
         mod web;
         pub use web::BrowserWebSocket;
-        #[cfg(feature = "www")]
-        pub mod www;
         /// The current target's WebSocket: [`BrowserWebSocket`] on wasm32.
         pub type WebSocket = BrowserWebSocket;
     } else {
         mod native;
         pub use native::NativeWebSocket;
-        #[cfg(fuzzing)]
-        #[doc(hidden)]
-        pub use native::fuzz_server_bytes;
         /// The current target's WebSocket: [`NativeWebSocket`] on native targets.
         pub type WebSocket = NativeWebSocket;
+
+        // Natively a socket is a handle to the I/O thread's state: it may move to, and be shared
+        // with, any thread.
+        const _: () = {
+            const fn assert_send_sync<T: Send + Sync>() {}
+            assert_send_sync::<NativeWebSocket>();
+        };
     }
 }

@@ -8,6 +8,8 @@ use futures::Stream;
 
 use crate::error::{Error, FailureCause};
 use crate::event::{Event, Message, ReadyState};
+#[cfg(doc)]
+use crate::WebSocketUrl;
 
 /// The browser's WebSocket API as a trait. [`WebSocket`](crate::WebSocket) is the current
 /// target's implementation; application code written against this trait runs on both.
@@ -19,16 +21,25 @@ use crate::event::{Event, Message, ReadyState};
 /// application polls.
 pub trait Socket: Stream<Item = Event> + Unpin + Sized {
     /// Starts connecting as `builder` says, like `new WebSocket(url, protocols)`: returns at
-    /// once in [`ReadyState::Connecting`], or a `SyntaxError`-kind error for a bad URL or
-    /// subprotocol, in which case no connection is attempted.
+    /// once in [`ReadyState::Connecting`]. The URL is parsed as [`WebSocketUrl`] says (in a
+    /// page a relative URL resolves against the page, as in a browser).
+    ///
+    /// # Errors
+    /// No connection is attempted when the URL is not valid ([`Error::InvalidUrl`]), a
+    /// subprotocol is not ([`Error::InvalidProtocol`]), or, natively, a header is not
+    /// ([`Error::InvalidHeader`]).
     fn open_with(builder: WebSocketBuilder) -> Result<Self, Error>;
 
     /// Starts connecting to `url` with no subprotocols and default options.
+    ///
+    /// # Errors
+    /// As [`Socket::open_with`].
     fn open(url: &str) -> Result<Self, Error> {
         Self::open_with(WebSocketBuilder::new(url))
     }
 
-    /// The normalised URL (`http` becomes `ws`, default ports are dropped, an empty path is `/`).
+    /// The normalised URL, as [`WebSocketUrl`] serialises it (`http` becomes `ws`, default
+    /// ports are dropped, an empty path is `/`).
     fn url(&self) -> &str;
 
     /// The current `readyState`, as the application sees it: it becomes `Open` when the open
@@ -51,15 +62,22 @@ pub trait Socket: Stream<Item = Event> + Unpin + Sized {
     /// so this may name it.
     fn extensions(&self) -> String;
 
-    /// Sends a text message. `InvalidStateError` ([`Error::StillConnecting`]) while
-    /// connecting, and nothing is queued; after close, nothing is sent but
-    /// `buffered_amount` still rises.
+    /// Sends a text message. After close, nothing is sent but `buffered_amount` still rises.
+    ///
+    /// # Errors
+    /// `InvalidStateError` ([`Error::StillConnecting`]) while connecting; nothing is queued.
     fn send_text(&self, text: impl Into<String>) -> Result<(), Error>;
 
     /// Sends a binary message, with the same rules as [`Socket::send_text`].
+    ///
+    /// # Errors
+    /// As [`Socket::send_text`].
     fn send_binary(&self, data: impl Into<Vec<u8>>) -> Result<(), Error>;
 
     /// Sends `message` as text or binary according to its kind.
+    ///
+    /// # Errors
+    /// As [`Socket::send_text`].
     fn send(&self, message: Message) -> Result<(), Error> {
         match message {
             Message::Text(text) => self.send_text(text),
@@ -67,10 +85,14 @@ pub trait Socket: Stream<Item = Event> + Unpin + Sized {
         }
     }
 
-    /// Starts closing with an optional code (1000 or 3000..=4999, else `InvalidAccessError`)
-    /// and reason (at most 123 bytes of UTF-8, else `SyntaxError`). While connecting the
-    /// attempt is abandoned (close event 1006); when open, the closing handshake runs; when
-    /// already closing or closed, nothing happens. The state is `Closing` when it returns.
+    /// Starts closing with an optional code and reason. While connecting the attempt is
+    /// abandoned (close event 1006); when open, the closing handshake runs; when already
+    /// closing or closed, nothing happens. The state is `Closing` when it returns.
+    ///
+    /// # Errors
+    /// `InvalidAccessError` ([`Error::InvalidCloseCode`]) for a code other than 1000 and
+    /// 3000..=4999; then `SyntaxError` ([`Error::CloseReasonTooLong`]) for a reason over 123
+    /// bytes of UTF-8. Nothing happens to the socket then.
     fn close(&self, code: Option<u16>, reason: Option<&str>) -> Result<(), Error>;
 
     /// Polls for the next event; `None` after the close event was delivered.
@@ -88,6 +110,7 @@ pub trait Socket: Stream<Item = Event> + Unpin + Sized {
 #[derive(Debug, Clone)]
 pub struct WebSocketBuilder {
     pub(crate) url: String,
+    pub(crate) base_url: Option<String>,
     pub(crate) protocols: Vec<String>,
     pub(crate) origin: Option<String>,
     pub(crate) headers: Vec<(String, String)>,
@@ -110,6 +133,7 @@ impl WebSocketBuilder {
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
+            base_url: None,
             protocols: Vec::new(),
             origin: None,
             headers: Vec::new(),
@@ -119,6 +143,13 @@ impl WebSocketBuilder {
             max_message_size: Some(DEFAULT_MAX_MESSAGE_SIZE),
             keepalive: None,
         }
+    }
+
+    /// Resolves a relative URL against `base` (both targets). Without it, a relative URL is a
+    /// `SyntaxError` natively and resolves against the page's base URL in a browser.
+    pub fn base_url(mut self, base: impl Into<String>) -> Self {
+        self.base_url = Some(base.into());
+        self
     }
 
     /// Requests these subprotocols, in order of preference (both targets).
@@ -184,19 +215,29 @@ impl WebSocketBuilder {
     }
 
     /// Starts connecting with the target's default backend; see [`Socket::open_with`].
+    ///
+    /// # Errors
+    /// As [`Socket::open_with`].
     pub fn open(self) -> Result<crate::WebSocket, Error> {
         crate::WebSocket::open_with(self)
     }
 
     /// Opens with the target's default backend and waits until the socket is open; see
     /// [`WebSocketBuilder::connect_as`].
+    ///
+    /// # Errors
+    /// As [`WebSocketBuilder::connect_as`].
     pub async fn connect(self) -> Result<crate::WebSocket, Error> {
         self.connect_as().await
     }
 
     /// Opens a socket of type `S` and waits until it is open. The `Open` event is consumed;
-    /// later events are delivered as usual. Fails with the validation error, or with
-    /// [`Error::ConnectFailed`] carrying the error event's cause and the close code.
+    /// later events are delivered as usual.
+    ///
+    /// # Errors
+    /// The errors of [`Socket::open_with`], or [`Error::ConnectFailed`] with the error event's
+    /// cause (its [`source`](std::error::Error::source)) and the close code when the
+    /// connection fails.
     pub async fn connect_as<S: Socket>(self) -> Result<S, Error> {
         let socket = S::open_with(self)?;
         let mut cause = FailureCause::Unreported;

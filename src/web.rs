@@ -10,9 +10,11 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent as JsCloseEvent, MessageEvent};
 
-use crate::error::{Error, FailureCause, UrlError};
+use crate::error::{Error, FailureCause};
 use crate::event::{CloseEvent, Event, EventQueue, Message, ReadyState};
-use crate::rules;
+use crate::rules::close::{close_frame_code, validate_close};
+use crate::rules::protocols::validate_protocols;
+use crate::rules::url::WebSocketUrl;
 use crate::socket::{Socket, WebSocketBuilder};
 
 /// The browser WebSocket (wasm32), on `web_sys::WebSocket`.
@@ -99,16 +101,19 @@ fn handler(events: &Rc<EventQueue>, convert: fn(web_sys::Event) -> Option<Event>
 }
 
 impl BrowserWebSocket {
-    /// `new WebSocket(url, protocols)` after the shared checks.
-    fn connect(url: &str, protocols: &[String]) -> Result<Self, Error> {
-        rules::check_url(url)?;
-        rules::validate_protocols(protocols)?;
+    /// `new WebSocket(url, protocols)` after the shared checks (the URL parsed by the
+    /// browser's own parser, against `base` or the page's base URL).
+    fn connect(url: &str, base: Option<&str>, protocols: &[String]) -> Result<Self, Error> {
+        let url = WebSocketUrl::parse_with_base(url, base)?;
+        validate_protocols(protocols)?;
         let protocols: Array = protocols
             .iter()
             .map(|p| wasm_bindgen::JsValue::from_str(p))
             .collect();
-        let socket = web_sys::WebSocket::new_with_str_sequence(url, &protocols)
-            .map_err(|_| Error::InvalidUrl(UrlError::InvalidHost(url.to_string())))?;
+        // The URL and subprotocols passed the standard's checks with the browser's own URL
+        // parser, so the browser does not throw.
+        let socket = web_sys::WebSocket::new_with_str_sequence(url.as_str(), &protocols)
+            .map_err(|_| Error::InvalidUrl(crate::UrlError::InvalidHost(url.into_string())))?;
         socket.set_binary_type(BinaryType::Arraybuffer);
         let events = Rc::new(EventQueue::default());
         let handlers = Handlers::attach(&socket, &events);
@@ -123,13 +128,13 @@ impl BrowserWebSocket {
 
 impl Socket for BrowserWebSocket {
     fn open_with(builder: WebSocketBuilder) -> Result<Self, Error> {
-        Self::connect(&builder.url, &builder.protocols)
+        Self::connect(&builder.url, builder.base_url.as_deref(), &builder.protocols)
     }
 
     // The same as the default (`open_with` of a default builder), without building the
     // builder's native-only options.
     fn open(url: &str) -> Result<Self, Error> {
-        Self::connect(url, &[])
+        Self::connect(url, None, &[])
     }
 
     fn url(&self) -> &str {
@@ -170,9 +175,9 @@ impl Socket for BrowserWebSocket {
     }
 
     fn close(&self, code: Option<u16>, reason: Option<&str>) -> Result<(), Error> {
-        rules::validate_close(code, reason)?;
+        validate_close(code, reason)?;
         // Validated above, so the browser does not throw.
-        let _ = match (rules::close_frame_code(code, reason), reason) {
+        let _ = match (close_frame_code(code, reason), reason) {
             (Some(code), Some(reason)) => self.socket.close_with_code_and_reason(code, reason),
             (Some(code), None) => self.socket.close_with_code(code),
             (None, _) => self.socket.close(),

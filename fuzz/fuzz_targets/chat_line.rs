@@ -1,9 +1,9 @@
-//! `chat::cut_line` on arbitrary text: a prefix of the input of at most 50 characters, the
+//! `twinsock_chat::cut_line` on arbitrary text: a prefix of the input of at most 50 characters, the
 //! whole input when it is that short, exactly 50 characters otherwise.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use twinsock::chat::{cut_line, MAX_LINE_CHARS};
+use twinsock_chat::{cut_line, MAX_LINE_CHARS};
 
 fuzz_target!(|data: &[u8]| {
     let input = String::from_utf8_lossy(data);

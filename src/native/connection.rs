@@ -20,9 +20,9 @@ use super::shared::Shared;
 use super::tls;
 use super::transport::{Counted, Transport};
 use crate::event::{CloseEvent, Event, Message, ReadyState};
-use crate::rules::WsUrl;
+use crate::rules::url::WebSocketUrl;
 use crate::socket::WebSocketBuilder;
-use crate::FailureCause;
+use crate::{FailureCause, IoFailure};
 
 /// How many messages one connection may read before the I/O thread turns to the others.
 const READ_BUDGET: usize = 256;
@@ -32,7 +32,7 @@ pub(crate) const DROP_CLOSE_CODE: u16 = 1001;
 /// What the native backend needs to open a connection: the parsed URL and the validated
 /// options.
 pub(crate) struct ConnectOptions {
-    pub(crate) url: WsUrl,
+    pub(crate) url: WebSocketUrl,
     pub(crate) builder: WebSocketBuilder,
 }
 
@@ -128,14 +128,14 @@ impl Connection {
 
     /// The host and port to resolve.
     pub(crate) fn host_port(&self) -> (String, u16) {
-        (self.options.url.host.clone(), self.options.url.port)
+        (self.options.url.host().to_string(), self.options.url.port())
     }
 
     /// Starts: an IP address connects at once, a name needs resolving first.
     pub(crate) fn start(&mut self, registry: &Registry) -> Next {
-        match self.options.url.host.parse::<IpAddr>() {
+        match self.options.url.host().parse::<IpAddr>() {
             Ok(ip) => {
-                self.connect_next(registry, vec![SocketAddr::new(ip, self.options.url.port)]);
+                self.connect_next(registry, vec![SocketAddr::new(ip, self.options.url.port())]);
                 Next::Wait
             }
             Err(_) => Next::Resolve,
@@ -153,8 +153,11 @@ impl Connection {
                 addresses.reverse();
                 self.connect_next(registry, addresses);
             }
-            Ok(_) => self.fail(FailureCause::Resolve("the name has no addresses".into())),
-            Err(e) => self.fail(FailureCause::Resolve(e.to_string())),
+            Ok(_) => self.fail(FailureCause::Resolve(IoFailure::new(
+                io::ErrorKind::NotFound,
+                "the name has no addresses",
+            ))),
+            Err(e) => self.fail(FailureCause::Resolve(IoFailure::from(&e))),
         }
     }
 
@@ -176,7 +179,10 @@ impl Connection {
                 Err(e) => last_error = Some(e),
             }
         }
-        let why = last_error.map_or_else(|| "no address to connect to".to_string(), |e| e.to_string());
+        let why = last_error.map_or_else(
+            || IoFailure::new(io::ErrorKind::NotFound, "no address to connect to"),
+            |e| IoFailure::from(&e),
+        );
         self.fail(FailureCause::Connect(why));
     }
 
@@ -225,7 +231,7 @@ impl Connection {
         next: Vec<SocketAddr>,
         error: io::Error,
     ) {
-        let why = error.to_string();
+        let why = IoFailure::from(&error);
         let _ = registry.deregister(&mut tcp);
         if next.is_empty() {
             self.fail(FailureCause::Connect(why));
@@ -236,8 +242,8 @@ impl Connection {
 
     fn start_handshake(&mut self, tcp: TcpStream) {
         let _ = tcp.set_nodelay(true);
-        let transport = if self.options.url.secure {
-            match tls::client_session(&self.options.url.host, &self.options.builder.root_certificates) {
+        let transport = if self.options.url.is_secure() {
+            match tls::client_session(self.options.url.host(), &self.options.builder.root_certificates) {
                 Ok(session) => Transport::Tls(Box::new(StreamOwned::new(session, tcp))),
                 Err(cause) => return self.fail(cause),
             }
@@ -529,7 +535,10 @@ impl Connection {
         let now = Instant::now();
         match self.ping_sent {
             Some(sent) if self.last_heard < sent => {
-                let cause = FailureCause::Io(format!("no answer to a keepalive ping within {timeout:?}"));
+                let cause = FailureCause::Io(IoFailure::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no answer to a keepalive ping within {timeout:?}"),
+                ));
                 self.shared.finish(Some(cause), CloseEvent::abnormal());
                 return;
             }
@@ -590,7 +599,7 @@ mod tests {
             drop(ws);
         });
         let options = ConnectOptions {
-            url: crate::rules::parse_url(&url).unwrap(),
+            url: WebSocketUrl::parse(&url).unwrap(),
             builder: WebSocketBuilder::new(url.clone()),
         };
         let mut conn = Connection::new(Arc::new(Shared::new(url)), options, Token(0));

@@ -9,9 +9,9 @@ use tungstenite::handshake::client::generate_key;
 use tungstenite::handshake::derive_accept_key;
 
 use super::tls;
-use crate::rules::WsUrl;
+use crate::rules::url::WebSocketUrl;
 use crate::socket::WebSocketBuilder;
-use crate::FailureCause;
+use crate::{FailureCause, IoFailure};
 
 /// The largest handshake answer accepted.
 const MAX_RESPONSE_BYTES: usize = 16 * 1024;
@@ -37,16 +37,16 @@ pub(crate) struct Accepted {
 impl ClientHandshake {
     /// Prepares the request for `url` with the subprotocols, `Origin` and headers of
     /// `options`, and a fresh key.
-    pub(crate) fn new(url: &WsUrl, options: &WebSocketBuilder) -> Self {
+    pub(crate) fn new(url: &WebSocketUrl, options: &WebSocketBuilder) -> Self {
         Self::with_key(url, options, generate_key())
     }
 
     /// The same with a given `Sec-WebSocket-Key` (the fuzz targets use the RFC's sample key).
-    pub(crate) fn with_key(url: &WsUrl, options: &WebSocketBuilder, key: String) -> Self {
+    pub(crate) fn with_key(url: &WebSocketUrl, options: &WebSocketBuilder, key: String) -> Self {
         let mut request = format!(
             "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
              Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n",
-            url.resource,
+            url.resource(),
             url.host_header()
         );
         let mut header = |name: &str, value: &str| {
@@ -203,6 +203,6 @@ fn io_cause(error: io::Error) -> FailureCause {
         io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => {
             ended(&format!("the connection ended during the handshake: {error}"))
         }
-        _ => FailureCause::Connect(error.to_string()),
+        _ => FailureCause::Connect(IoFailure::from(&error)),
     })
 }

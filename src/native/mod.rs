@@ -21,7 +21,9 @@ use self::reactor::Reactor;
 use self::shared::{SendNow, Shared};
 use crate::error::Error;
 use crate::event::{Event, Message, ReadyState};
-use crate::rules;
+use crate::rules::close::{close_frame_code, validate_close};
+use crate::rules::protocols::validate_protocols;
+use crate::rules::url::WebSocketUrl;
 use crate::socket::{Socket, WebSocketBuilder};
 
 /// The native WebSocket, on tungstenite.
@@ -108,15 +110,15 @@ fn check_header(name: &str, value: &str) -> Result<(), Error> {
 
 impl Socket for NativeWebSocket {
     fn open_with(builder: WebSocketBuilder) -> Result<Self, Error> {
-        let url = rules::parse_url(&builder.url)?;
-        rules::validate_protocols(&builder.protocols)?;
+        let url = WebSocketUrl::parse_with_base(&builder.url, builder.base_url.as_deref())?;
+        validate_protocols(&builder.protocols)?;
         if let Some(origin) = &builder.origin {
             check_header("Origin", origin)?;
         }
         for (name, value) in &builder.headers {
             check_header(name, value)?;
         }
-        let shared = Arc::new(Shared::new(url.href.clone()));
+        let shared = Arc::new(Shared::new(url.as_str().to_string()));
         let options = ConnectOptions { url, builder };
         Reactor::get().open(shared.clone(), options);
         Ok(Self { shared })
@@ -151,7 +153,7 @@ impl Socket for NativeWebSocket {
     }
 
     fn close(&self, code: Option<u16>, reason: Option<&str>) -> Result<(), Error> {
-        rules::validate_close(code, reason)?;
+        validate_close(code, reason)?;
         let ready_state = self.shared.ready_state();
         if matches!(ready_state, ReadyState::Closing | ReadyState::Closed) {
             return Ok(());
@@ -165,7 +167,7 @@ impl Socket for NativeWebSocket {
         if abandon {
             self.command(|outbox| outbox.abandon = true);
         } else if started {
-            let frame_code = rules::close_frame_code(code, reason);
+            let frame_code = close_frame_code(code, reason);
             let reason = reason.unwrap_or_default().to_string();
             self.command(|outbox| outbox.close = Some((frame_code, reason)));
         }
@@ -220,7 +222,7 @@ pub fn fuzz_server_bytes(data: &[u8]) {
     }
 
     const URL: &str = "ws://fuzz.invalid/chat";
-    let url = rules::parse_url(URL).expect("a valid URL");
+    let url = WebSocketUrl::parse(URL).expect("a valid URL");
     let builder = WebSocketBuilder::new(URL).protocols(["chat"]);
     let mut handshake =
         handshake::ClientHandshake::with_key(&url, &builder, "dGhlIHNhbXBsZSBub25jZQ==".into());

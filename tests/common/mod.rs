@@ -1,5 +1,6 @@
-//! Helpers shared by the behaviour suites: where the test server is, a timer that works on
-//! both targets, and bounded waits for events.
+//! Helpers shared by the behaviour suites (the library's, and through `#[path]` the chat's and
+//! the chat server's): where the test server is, a timer that works on both targets, and
+//! bounded waits for events.
 #![allow(dead_code)]
 
 use std::future::Future;
@@ -7,8 +8,6 @@ use std::time::Duration;
 
 use futures::future::{select, Either};
 
-#[cfg(all(not(target_arch = "wasm32"), feature = "chat-server"))]
-pub mod chat_server;
 use twinsock::{CloseEvent, Event, Socket};
 
 /// How long any single wait in a test may take before the test fails.
@@ -129,89 +128,60 @@ pub async fn text<S: Socket>(socket: &S) -> String {
     }
 }
 
-/// Where the test server listens (its start-up line: `ws=HOST:PORT wss=HOST:PORT cert=PATH
-/// closed=HOST:PORT wrongname=HOST:PORT wrongname_cert=PATH`).
+/// Where the test server listens.
 pub struct Server {
     pub ws: String,
     pub wss: String,
-    pub cert: String,
+    /// The `wss` listener's certificate (DER; natively only: the browser is told to trust it).
+    pub cert: Vec<u8>,
     pub closed: String,
     pub wrongname: String,
-    pub wrongname_cert: String,
+    /// The wrong-name listener's certificate (DER; natively only).
+    pub wrongname_cert: Vec<u8>,
 }
 
-/// The test server: from the environment (`TWINSOCK_TEST_SERVER`, set by the test script;
-/// read at compile time in the browser), or natively a server started for this test binary.
+/// The test server: natively one started in-process for this test binary; in the browser the
+/// one whose start-up line (`ws=ADDR wss=ADDR cert=PATH closed=ADDR wrongname=ADDR
+/// wrongname_cert=PATH`) the test script exported as `TWINSOCK_TEST_SERVER` at build time.
 pub fn server() -> &'static Server {
     static SERVER: std::sync::OnceLock<Server> = std::sync::OnceLock::new();
-    SERVER.get_or_init(|| {
-        let line = server_line();
-        let field = |key: &str| {
-            line.split_whitespace()
-                .find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
-                .unwrap_or_else(|| panic!("the test server line {line:?} has no {key}="))
-                .to_string()
-        };
-        Server {
-            ws: field("ws"),
-            wss: field("wss"),
-            cert: field("cert"),
-            closed: field("closed"),
-            wrongname: field("wrongname"),
-            wrongname_cert: field("wrongname_cert"),
-        }
-    })
+    SERVER.get_or_init(start_server)
 }
 
 #[cfg(target_arch = "wasm32")]
-fn server_line() -> String {
+fn start_server() -> Server {
     let Some(line) = option_env!("TWINSOCK_TEST_SERVER") else {
         panic!("build the browser tests with TWINSOCK_TEST_SERVER set (scripts/test.sh does)");
     };
-    line.to_string()
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn server_line() -> String {
-    if let Some(line) = std::env::var("TWINSOCK_TEST_SERVER")
-        .ok()
-        .filter(|line| !line.is_empty())
-    {
-        return line;
-    }
-    // Start one for this test binary; it exits when our end of its stdin closes (when this
-    // process ends), so it never outlives the tests.
-    let (child, line) = spawn_test_server(true);
-    // Kept (with its stdin open) for the life of this process.
-    static CHILD: std::sync::OnceLock<std::sync::Mutex<std::process::Child>> = std::sync::OnceLock::new();
-    let _ = CHILD.set(std::sync::Mutex::new(child));
-    line
-}
-
-/// Starts the test server binary (native tests built with `--features test-server`) and
-/// returns it with its address line. With `exit_on_stdin_eof`, it exits when its stdin closes.
-#[cfg(not(target_arch = "wasm32"))]
-pub fn spawn_test_server(exit_on_stdin_eof: bool) -> (std::process::Child, String) {
-    let Some(exe) = option_env!("CARGO_BIN_EXE_test-server") else {
-        panic!("run the tests with --features test-server, or set TWINSOCK_TEST_SERVER");
+    let field = |key: &str| {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
+            .unwrap_or_else(|| panic!("the test server line {line:?} has no {key}="))
+            .to_string()
     };
-    let mut command = std::process::Command::new(exe);
-    if exit_on_stdin_eof {
-        command.arg("--exit-on-stdin-eof");
+    Server {
+        ws: field("ws"),
+        wss: field("wss"),
+        cert: Vec::new(),
+        closed: field("closed"),
+        wrongname: field("wrongname"),
+        wrongname_cert: Vec::new(),
     }
-    let mut child = command
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start the test server");
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .expect("read the test server's address line");
-    (child, line.trim().to_string())
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn start_server() -> Server {
+    let server = twinsock_test_server::TestServer::start(Default::default()).expect("start the test server");
+    let found = Server {
+        ws: server.ws.to_string(),
+        wss: server.wss.to_string(),
+        cert: server.cert_der.clone(),
+        closed: server.closed.to_string(),
+        wrongname: server.wrong_name.to_string(),
+        wrongname_cert: server.wrong_name_cert_der.clone(),
+    };
+    // Dropping the handle leaves it serving for the life of this test process.
+    found
 }
 
 /// `ws://` URL of `path` on the test server.

@@ -2,11 +2,12 @@
 //! room of one) and its failure routes.
 
 #[macro_use]
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use common::{server, within, ws, WAIT};
-use twinsock::chat::{Chat, ChatEnd, ChatEvent};
 use twinsock::{FailureCause, WebSocket};
+use twinsock_chat::{Chat, ChatEnd, ChatEvent};
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

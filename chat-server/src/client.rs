@@ -249,10 +249,10 @@ async fn write(mut sink: SplitSink<WebSocket, Message>, mailbox: Mailbox) -> Opt
     Some((started, close))
 }
 
-/// `text` cut as the chat's rule says ([`twinsock::chat::cut_line`]: 50 characters), copied
+/// `text` cut as the chat's rule says ([`twinsock_chat::cut_line`]: 50 characters), copied
 /// only when it is cut.
 fn cut(text: Utf8Bytes) -> Utf8Bytes {
-    match twinsock::chat::cut_line(&text) {
+    match twinsock_chat::cut_line(&text) {
         cut if cut.len() < text.len() => cut.into(),
         _ => text,
     }
@@ -268,19 +268,15 @@ fn message_len(message: &Message) -> usize {
     }
 }
 
-/// The close frame owed to the client for a read error, if any. axum hides tungstenite's error
-/// type (and its tungstenite is not ours to name), so its message is what tells them apart.
+/// The close frame owed to the client for a read error, if any: axum wraps its tungstenite's
+/// error, which tells them apart.
 fn close_for(error: &axum::Error) -> Option<Close> {
-    let message = error.to_string();
-    if message.ends_with("Connection reset without closing handshake") {
-        None
-    } else if message.starts_with("Space limit exceeded") {
-        Some(Close::TOO_BIG)
-    } else if message.starts_with("UTF-8 encoding error") {
-        Some(Close::INVALID_UTF8)
-    } else if message.starts_with("WebSocket protocol error") {
-        Some(Close::PROTOCOL_ERROR)
-    } else {
-        None
+    use tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
+    match std::error::Error::source(error)?.downcast_ref::<WsError>()? {
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
+        WsError::Capacity(CapacityError::MessageTooLong { .. }) => Some(Close::TOO_BIG),
+        WsError::Utf8(_) => Some(Close::INVALID_UTF8),
+        WsError::Protocol(_) => Some(Close::PROTOCOL_ERROR),
+        _ => None,
     }
 }

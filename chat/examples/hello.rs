@@ -1,8 +1,8 @@
 //! The tutorial's first demo, natively: on open, say so and send "My name is John"; print each
 //! message; on close print the code and reason, or "Connection died" when it was not clean.
-//! The logic is `twinsock::hello`, shared with `www/hello.html`.
+//! The logic is `twinsock_chat::hello`, shared with `www/hello.html`.
 //!
-//! `cargo run --example hello -- ws://127.0.0.1:PORT/hello`
+//! `cargo run -p twinsock-chat --example hello -- ws://127.0.0.1:PORT/hello`
 //!
 //! Exits 0 after a clean close, 1 when the connection died, 2 for a bad URL.
 
@@ -11,9 +11,10 @@ fn main() {
     let url = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "ws://127.0.0.1:8080/hello".to_string());
-    let outcome = futures::executor::block_on(twinsock::hello::hello::<twinsock::WebSocket>(&url, |line| {
-        println!("{line}")
-    }));
+    let outcome =
+        futures::executor::block_on(twinsock_chat::hello::hello::<twinsock::WebSocket>(&url, |line| {
+            println!("{line}")
+        }));
     std::process::exit(match outcome {
         Ok(true) => 0,
         Ok(false) => 1,

@@ -7,9 +7,7 @@
 
 use std::cell::Cell;
 
-use crate::error::{Error, FailureCause};
-use crate::event::{Event, Message, ReadyState};
-use crate::socket::Socket;
+use twinsock::{Error, Event, FailureCause, Message, ReadyState, Socket};
 
 /// The longest chat line, in characters: the tutorial's server cuts every message to this.
 pub const MAX_LINE_CHARS: usize = 50;
@@ -156,7 +154,7 @@ mod tests {
     use futures::Stream;
 
     use super::*;
-    use crate::{CloseEvent, WebSocketBuilder};
+    use twinsock::{CloseEvent, IoFailure, WebSocketBuilder};
 
     /// A socket that plays a scripted list of events and records what is sent: the trait
     /// with no network under it.
@@ -278,15 +276,19 @@ mod tests {
         assert_eq!(block_on(chat.next()), Some(ChatEvent::Line("\u{fffd}!".into())));
     }
 
+    fn refused() -> FailureCause {
+        FailureCause::Connect(IoFailure::new(std::io::ErrorKind::ConnectionRefused, "refused"))
+    }
+
     #[test]
     fn a_dead_connection_keeps_the_error_cause() {
         let chat = Chat::over(MemorySocket::playing(vec![
-            Event::Error(FailureCause::Connect("refused".into())),
+            Event::Error(refused()),
             close(1006, "", false),
         ]));
         let end = ChatEnd::Died {
             code: 1006,
-            cause: Some(FailureCause::Connect("refused".into())),
+            cause: Some(refused()),
         };
         assert_eq!(
             end.to_string(),

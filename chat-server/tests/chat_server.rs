@@ -1,8 +1,6 @@
-//! The chat server (`src/bin/chat-server`), end to end: each test starts the real binary on a
+//! The chat server (`chat-server/`), end to end: each test starts the real binary on a
 //! free loopback port, talks to it with twinsock's native client and with raw TCP, and kills
-//! it at the end. Run with `--features chat-server` (the binary needs it); set
-//! `TWINSOCK_CHAT_SERVER_LOGS=1` to see the servers' logs.
-#![cfg(all(not(target_arch = "wasm32"), feature = "chat-server"))]
+//! it at the end. Set `TWINSOCK_CHAT_SERVER_LOGS=1` to see the servers' logs.
 
 mod common;
 

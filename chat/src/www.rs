@@ -1,7 +1,7 @@
-//! The wasm32 entry points of the `www/` demo pages (feature `www`): each finds its elements
-//! and drives the page from the shared demo code ([`crate::chat`], [`crate::hello`]).
-//! WebSocket URLs are derived from the page's location (`ws://` for `http://`, `wss://` for
-//! `https://`), so the pages work behind any host and port.
+//! The wasm32 entry points of the `www/` demo pages: each finds its elements and drives the
+//! page from the shared demo code ([`crate::Chat`], [`crate::hello`]).
+//! The pages open relative URLs (`/ws`, `/hello`), which the browser resolves against the page
+//! (`ws://` for `http://`, `wss://` for `https://`), so they work behind any host and port.
 
 use std::rc::Rc;
 
@@ -9,19 +9,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlFormElement, HtmlInputElement};
 
-use crate::chat::{Chat, ChatEnd, ChatEvent};
-use crate::BrowserWebSocket;
+use twinsock::BrowserWebSocket;
 
-/// The WebSocket URL of `path` on the server that served the page.
-fn page_url(path: &str) -> Result<String, JsValue> {
-    let location = web_sys::window().ok_or("no window")?.location();
-    let scheme = if location.protocol()? == "https:" {
-        "wss"
-    } else {
-        "ws"
-    };
-    Ok(format!("{scheme}://{}{path}", location.host()?))
-}
+use crate::{Chat, ChatEnd, ChatEvent};
 
 fn document() -> Result<Document, JsValue> {
     web_sys::window()
@@ -59,7 +49,7 @@ pub fn start_chat_page() -> Result<(), JsValue> {
         .query_selector("input[name=message]")?
         .ok_or("the publish form has no message input")?
         .dyn_into()?;
-    let chat = Rc::new(Chat::<BrowserWebSocket>::connect(&page_url("/ws")?).map_err(|e| e.to_string())?);
+    let chat = Rc::new(Chat::<BrowserWebSocket>::connect("/ws").map_err(|e| e.to_string())?);
     status.set_text_content(Some(chat.status()));
 
     let sender = chat.clone();
@@ -105,7 +95,6 @@ pub fn start_chat_page() -> Result<(), JsValue> {
 pub fn start_hello_page() -> Result<(), JsValue> {
     let document = document()?;
     let log = element(&document, "log")?;
-    let url = page_url("/hello")?;
     wasm_bindgen_futures::spawn_local(async move {
         let show = |text: &str| {
             web_sys::console::log_1(&text.into());
@@ -113,7 +102,7 @@ pub fn start_hello_page() -> Result<(), JsValue> {
                 let _ = log.append_with_node_1(&shown);
             }
         };
-        if let Err(e) = crate::hello::hello::<BrowserWebSocket>(&url, show).await {
+        if let Err(e) = crate::hello::hello::<BrowserWebSocket>("/hello", show).await {
             web_sys::console::error_1(&e.to_string().into());
         }
     });

@@ -1,5 +1,5 @@
 //! `chat [URL]`: the tutorial's chat in a terminal, on the same chat code as the web page
-//! (`twinsock::chat`). Default URL: the local `chat-server`, `ws://127.0.0.1:8080/ws`.
+//! (`twinsock_chat`). Default URL: the local `chat-server`, `ws://127.0.0.1:8080/ws`.
 //!
 //! Reads lines from standard input and sends each; prints every message the server broadcasts
 //! (ours included) on standard output; status lines go to standard error. Lines typed before
@@ -14,8 +14,8 @@ fn main() {
 
     use futures::channel::mpsc;
     use futures::{FutureExt, StreamExt};
-    use twinsock::chat::{Chat, ChatEnd, ChatEvent};
     use twinsock::WebSocket;
+    use twinsock_chat::{Chat, ChatEnd, ChatEvent};
 
     let url = std::env::args()
         .nth(1)

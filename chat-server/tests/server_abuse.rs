@@ -1,12 +1,10 @@
-//! The chat server (`src/bin/chat-server`) under abuse: connection churn, slow handshakes,
+//! The chat server (`chat-server/`) under abuse: connection churn, slow handshakes,
 //! protocol violations, a flood, more clients than allowed. While each abuse runs, three
 //! well-behaved chat clients ([`Chatters`]) exchange numbered messages through `/ws`, and each
 //! test ends by checking that every one of them saw every one's messages, none lost, in order.
 //!
 //! Every loop is bounded and every wait has a limit ([`WAIT`] unless said otherwise); the
-//! servers are killed at the end of each test. Run with `--features chat-server`; set
-//! `TWINSOCK_CHAT_SERVER_LOGS=1` to see the servers' logs.
-#![cfg(all(not(target_arch = "wasm32"), feature = "chat-server"))]
+//! servers are killed at the end of each test. Set `TWINSOCK_CHAT_SERVER_LOGS=1` to see the servers' logs.
 
 mod common;
 

@@ -1,9 +1,7 @@
 //! The tutorial's first demo, written once against [`Socket`]: `examples/hello.rs` prints its
 //! lines and `www/hello.html` shows them in the page.
 
-use crate::error::Error;
-use crate::event::{Event, Message};
-use crate::socket::Socket;
+use twinsock::{Error, Event, Message, Socket};
 
 /// The line the demo sends once the connection is open.
 pub const GREETING: &str = "My name is John";

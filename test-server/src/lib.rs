@@ -1,0 +1,214 @@
+//! The peer of twinsock's behaviour suites.
+//!
+//! It listens for plain WebSocket (`ws`) and TLS (`wss`) connections on loopback addresses and
+//! serves a fixed set of routes, each of which makes the server behave in one precise way (echo,
+//! close with a code, drop the TCP connection, answer the handshake with garbage...). See
+//! `routes.rs` for the list.
+//!
+//! The native tests start it in-process with [`TestServer::start`]; the browser and end-to-end
+//! runs use the `test-server` binary, which prints [`TestServer::line`] and serves until killed.
+//! Every connection is served by a thread of its own, bounded in time by the route.
+
+mod conn;
+mod handshake;
+mod routes;
+mod tls;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use rustls::ServerConfig;
+
+use crate::conn::Conn;
+
+/// Where the listeners bind: loopback addresses only (port 0 picks a free port).
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// The plain WebSocket listener.
+    pub ws: SocketAddr,
+    /// The TLS WebSocket listener (certificate for `localhost` and `127.0.0.1`).
+    pub wss: SocketAddr,
+}
+
+impl Default for Options {
+    /// Both on `127.0.0.1`, on free ports.
+    fn default() -> Self {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self { ws: any, wss: any }
+    }
+}
+
+/// A running test server. Dropping it leaves it running (for the life of the process);
+/// [`TestServer::stop`] stops it.
+pub struct TestServer {
+    /// The plain WebSocket listener's address.
+    pub ws: SocketAddr,
+    /// The TLS listener's address.
+    pub wss: SocketAddr,
+    /// A loopback address where nothing listens (bound at start and released), for
+    /// refused-connection tests.
+    pub closed: SocketAddr,
+    /// A TLS listener (same routes) whose certificate is for another host,
+    /// `other-host.invalid`.
+    pub wrong_name: SocketAddr,
+    /// The DER certificate of the `wss` listener (self-signed: trust it as a root).
+    pub cert_der: Vec<u8>,
+    /// The DER certificate of the `wrong_name` listener.
+    pub wrong_name_cert_der: Vec<u8>,
+    running: Arc<Running>,
+    accept_threads: Vec<JoinHandle<()>>,
+}
+
+/// What the accept loops and the connection threads share: the stop flag and the open
+/// connections (their TCP streams, to cut them all at once).
+#[derive(Default)]
+struct Running {
+    stopped: AtomicBool,
+    next_id: AtomicU64,
+    connections: Mutex<HashMap<u64, TcpStream>>,
+}
+
+impl TestServer {
+    /// Binds the listeners, makes the certificates, and serves on background threads.
+    ///
+    /// # Errors
+    /// A listener cannot be bound, an address is not a loopback one, or a thread cannot start.
+    pub fn start(options: Options) -> io::Result<Self> {
+        for address in [options.ws, options.wss] {
+            if !address.ip().is_loopback() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{address}: only loopback addresses (127.0.0.1, ::1) are allowed"),
+                ));
+            }
+        }
+        let identity = tls::Identity::generate(&["localhost", "127.0.0.1"]);
+        // A certificate for another host, served on its own listener (a name-mismatch test).
+        let other = tls::Identity::generate(&["other-host.invalid"]);
+        let ws = TcpListener::bind(options.ws)?;
+        let wss = TcpListener::bind(options.wss)?;
+        let wrong_name = TcpListener::bind(SocketAddr::new(options.wss.ip(), 0))?;
+        let closed = TcpListener::bind(SocketAddr::new(options.ws.ip(), 0))?.local_addr()?;
+        let running = Arc::new(Running::default());
+        let mut server = Self {
+            ws: ws.local_addr()?,
+            wss: wss.local_addr()?,
+            closed,
+            wrong_name: wrong_name.local_addr()?,
+            cert_der: identity.cert_der.clone(),
+            wrong_name_cert_der: other.cert_der.clone(),
+            running,
+            accept_threads: Vec::new(),
+        };
+        for (listener, tls) in [
+            (ws, None),
+            (wss, Some(identity.server_config())),
+            (wrong_name, Some(other.server_config())),
+        ] {
+            let running = server.running.clone();
+            let handle = thread::Builder::new()
+                .name("test-server accept".into())
+                .spawn(move || accept_loop(listener, tls, running))?;
+            server.accept_threads.push(handle);
+        }
+        Ok(server)
+    }
+
+    /// The start-up line the binary prints and the browser tests read:
+    /// `ws=ADDR wss=ADDR cert=PATH closed=ADDR wrongname=ADDR wrongname_cert=PATH`, with the
+    /// certificates' paths as given.
+    pub fn line(&self, cert: &Path, wrong_name_cert: &Path) -> String {
+        format!(
+            "ws={} wss={} cert={} closed={} wrongname={} wrongname_cert={}",
+            self.ws,
+            self.wss,
+            cert.display(),
+            self.closed,
+            self.wrong_name,
+            wrong_name_cert.display()
+        )
+    }
+
+    /// Writes both certificates (DER) into `dir`, named after this process; returns their
+    /// paths (the `wss` one, then the wrong-name one).
+    ///
+    /// # Errors
+    /// A file cannot be written.
+    pub fn write_certificates(&self, dir: &Path) -> io::Result<(PathBuf, PathBuf)> {
+        let path =
+            |suffix: &str| dir.join(format!("twinsock-test-server-{}{suffix}.der", std::process::id()));
+        let (cert, other) = (path(""), path("-other"));
+        std::fs::write(&cert, &self.cert_der)?;
+        std::fs::write(&other, &self.wrong_name_cert_der)?;
+        Ok((cert, other))
+    }
+
+    /// Stops at once, as if the process died: the listeners close (their ports are free to
+    /// bind again) and every open connection is shut down without a close frame.
+    pub fn stop(mut self) {
+        self.running.stopped.store(true, Ordering::Release);
+        // Wake each blocked `accept` with a connection of our own; the loop then sees the flag.
+        for address in [self.ws, self.wss, self.wrong_name] {
+            let _ = TcpStream::connect_timeout(&address, Duration::from_secs(1));
+        }
+        for handle in self.accept_threads.drain(..) {
+            let _ = handle.join();
+        }
+        let connections = std::mem::take(&mut *lock(&self.running.connections));
+        for tcp in connections.values() {
+            let _ = tcp.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Accepts connections on `listener` until the server stops, serving each on its own thread.
+fn accept_loop(listener: TcpListener, tls: Option<Arc<ServerConfig>>, running: Arc<Running>) {
+    let scheme = if tls.is_some() { "wss" } else { "ws" };
+    loop {
+        let accepted = listener.accept();
+        if running.stopped.load(Ordering::Acquire) {
+            return;
+        }
+        let (tcp, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                eprintln!("test-server: {scheme}: accept failed: {err}");
+                thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        let id = running.next_id.fetch_add(1, Ordering::Relaxed);
+        if let Ok(clone) = tcp.try_clone() {
+            lock(&running.connections).insert(id, clone);
+        }
+        let tls = tls.clone();
+        let running_for_conn = running.clone();
+        let spawned = thread::Builder::new()
+            .name(format!("{scheme} {peer}"))
+            .spawn(move || {
+                let conn = match tls {
+                    Some(config) => Conn::tls(tcp, config),
+                    None => Ok(Conn::Plain(tcp)),
+                };
+                match conn {
+                    Ok(conn) => routes::serve(conn, scheme, peer),
+                    Err(err) => eprintln!("test-server: {scheme} {peer}: TLS set-up failed: {err}"),
+                }
+                lock(&running_for_conn.connections).remove(&id);
+            });
+        if let Err(err) = spawned {
+            eprintln!("test-server: {scheme}: cannot spawn a connection thread: {err}");
+            lock(&running.connections).remove(&id);
+        }
+    }
+}
