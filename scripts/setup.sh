@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, skipping what is already present:
-# the wasm32 target, rustfmt and clippy, wasm-bindgen-cli at the exact version Cargo.toml pins,
-# wasm-pack, the npm packages of package-lock.json, and Debian's chromium and chromedriver.
+# the wasm32 target, rustfmt and clippy, wasm-bindgen-cli at the exact version Cargo.lock
+# holds, wasm-pack, the npm packages of package-lock.json, and Debian's chromium and
+# chromedriver. A failed install stops the script (in CI a missing tool is a failure).
 # Sourced by the other scripts (`source scripts/setup.sh`), or run on its own.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -15,14 +16,15 @@ ensure_rust() {
     rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 }
 
-# The wasm-bindgen version pinned in Cargo.toml (`wasm-bindgen = "=X.Y.Z"`).
-pinned_wasm_bindgen() {
-    sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' Cargo.toml
+# The wasm-bindgen version Cargo.lock holds: the CLI must match it to the patch version.
+locked_wasm_bindgen() {
+    awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
 }
 
 ensure_wasm_bindgen() {
     local want have
-    want=$(pinned_wasm_bindgen)
+    want=$(locked_wasm_bindgen)
+    [ -n "$want" ] || { echo "no wasm-bindgen in Cargo.lock" >&2; exit 1; }
     have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
     if [ "$have" != "$want" ] || ! command -v wasm-bindgen-test-runner >/dev/null; then
         say "installing wasm-bindgen-cli $want (have: ${have:-none}; takes a few minutes)"
@@ -59,14 +61,14 @@ ensure_npm() {
     export PATH="$PWD/node_modules/.bin:$PATH"
 }
 
-# Builds the web pages' wasm package into pkg/ (wasm-pack, release, wasm-opt -Oz).
+# Builds the web pages' wasm package (the chat member, a cdylib) into pkg/ (wasm-pack, release,
+# wasm-opt -Oz from chat/Cargo.toml's [package.metadata.wasm-pack]).
 build_www() {
     ensure_wasm_pack
     ensure_wasm_bindgen
     ensure_npm
     say "building the wasm package (pkg/)"
-    wasm-pack build --target web --release --no-typescript --no-pack --mode no-install --out-dir pkg \
-        -- --features www
+    wasm-pack build chat --target web --release --no-typescript --no-pack --mode no-install --out-dir ../pkg
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -171,13 +171,9 @@ parity_test!(invalid_hosts_are_syntax_errors, {
 
 parity_test!(malformed_ipv4_tails_of_ipv6_hosts_are_syntax_errors, {
     // The URL standard's IPv6 parser: the dotted tail ends the address, its octets are plain
-    // decimal without a sign or leading zero.
-    for url in [
-        "ws://[::+1.2.3.4]/",
-        "ws://[::01.2.3.4]/",
-        "ws://[1.2.3.4::]/",
-        "ws://[::1.2.3.4:5]/",
-    ] {
+    // decimal without a sign. (A leading zero in an octet is refused too, but Chromium accepts
+    // it: `[::01.2.3.4]` is `[::102:304]` there, one of its recorded departures.)
+    for url in ["ws://[::+1.2.3.4]/", "ws://[1.2.3.4::]/", "ws://[::1.2.3.4:5]/"] {
         let err = open_err(url);
         assert!(
             matches!(err, Error::InvalidUrl(UrlError::InvalidHost(_))),

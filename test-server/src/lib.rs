@@ -26,21 +26,29 @@ use std::time::Duration;
 use rustls::ServerConfig;
 
 use crate::conn::Conn;
+pub use crate::routes::Files;
 
-/// Where the listeners bind: loopback addresses only (port 0 picks a free port).
-#[derive(Debug, Clone, Copy)]
+/// Where the listeners bind (loopback addresses only; port 0 picks a free port), and the files
+/// `/file` serves.
+#[derive(Debug, Clone)]
 pub struct Options {
     /// The plain WebSocket listener.
     pub ws: SocketAddr,
     /// The TLS WebSocket listener (certificate for `localhost` and `127.0.0.1`).
     pub wss: SocketAddr,
+    /// The files `/file?name=NAME` sends, by name (read when asked for).
+    pub files: Files,
 }
 
 impl Default for Options {
-    /// Both on `127.0.0.1`, on free ports.
+    /// Both on `127.0.0.1`, on free ports; no files.
     fn default() -> Self {
         let any = SocketAddr::from(([127, 0, 0, 1], 0));
-        Self { ws: any, wss: any }
+        Self {
+            ws: any,
+            wss: any,
+            files: Files::new(),
+        }
     }
 }
 
@@ -65,10 +73,11 @@ pub struct TestServer {
     accept_threads: Vec<JoinHandle<()>>,
 }
 
-/// What the accept loops and the connection threads share: the stop flag and the open
-/// connections (their TCP streams, to cut them all at once).
+/// What the accept loops and the connection threads share: the stop flag, the open connections
+/// (their TCP streams, to cut them all at once), and the files `/file` serves.
 #[derive(Default)]
 struct Running {
+    files: Files,
     stopped: AtomicBool,
     next_id: AtomicU64,
     connections: Mutex<HashMap<u64, TcpStream>>,
@@ -95,7 +104,10 @@ impl TestServer {
         let wss = TcpListener::bind(options.wss)?;
         let wrong_name = TcpListener::bind(SocketAddr::new(options.wss.ip(), 0))?;
         let closed = TcpListener::bind(SocketAddr::new(options.ws.ip(), 0))?.local_addr()?;
-        let running = Arc::new(Running::default());
+        let running = Arc::new(Running {
+            files: options.files,
+            ..Running::default()
+        });
         let mut server = Self {
             ws: ws.local_addr()?,
             wss: wss.local_addr()?,
@@ -201,7 +213,7 @@ fn accept_loop(listener: TcpListener, tls: Option<Arc<ServerConfig>>, running: A
                     None => Ok(Conn::Plain(tcp)),
                 };
                 match conn {
-                    Ok(conn) => routes::serve(conn, scheme, peer),
+                    Ok(conn) => routes::serve(conn, scheme, peer, &running_for_conn.files),
                     Err(err) => eprintln!("test-server: {scheme} {peer}: TLS set-up failed: {err}"),
                 }
                 lock(&running_for_conn.connections).remove(&id);

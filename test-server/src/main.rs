@@ -1,7 +1,8 @@
 //! `test-server`: the behaviour suites' peer as a process, for the browser and end-to-end runs
 //! (the native tests start it in-process).
 //!
-//! Usage: `test-server [--ws ADDR] [--wss ADDR] [--exit-on-stdin-eof]`
+//! Usage: `test-server [--ws ADDR] [--wss ADDR] [--file NAME=PATH]... [--exit-on-stdin-eof]`
+//! (`--file`: what `/file?name=NAME` sends).
 //!
 //! At start it prints exactly one line to stdout (see `TestServer::line`): the listeners'
 //! addresses and the paths of the two certificates, written to the temporary directory and
@@ -15,7 +16,7 @@ use std::{env, fs, process, thread};
 use twinsock_test_server::{Options, TestServer};
 
 /// The usage text printed on a command-line error.
-const USAGE: &str = "usage: test-server [--ws ADDR] [--wss ADDR] [--exit-on-stdin-eof]";
+const USAGE: &str = "usage: test-server [--ws ADDR] [--wss ADDR] [--file NAME=PATH]... [--exit-on-stdin-eof]";
 
 /// Prints `message` and the usage to stderr, then exits with status 2.
 fn usage_error(message: &str) -> ! {
@@ -46,6 +47,13 @@ fn parse_args() -> (Options, bool) {
         match flag.as_str() {
             "--ws" => options.ws = parse_addr("--ws", inline.or_else(|| args.next())),
             "--wss" => options.wss = parse_addr("--wss", inline.or_else(|| args.next())),
+            "--file" => {
+                let value = inline.or_else(|| args.next()).unwrap_or_default();
+                let Some((name, path)) = value.split_once('=') else {
+                    usage_error(&format!("--file needs NAME=PATH, not {value:?}"))
+                };
+                options.files.insert(name.to_string(), PathBuf::from(path));
+            }
             "--exit-on-stdin-eof" if inline.is_none() => exit_on_stdin_eof = true,
             "-h" | "--help" => {
                 println!("{USAGE}");

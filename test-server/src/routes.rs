@@ -17,9 +17,12 @@
 //! | `/handshake?mode=M` | answer the upgrade with garbage (see [`bad_handshake`]) |
 //! | `/mute` | after the handshake, read and discard raw bytes: never answer anything (60 s at most) |
 //! | `/hello` | the tutorial's demo: "My name is N" gets "Hello from server, N!", then close 1000 |
+//! | `/file?name=N` | send the file the server was given as N as one text message, then close 1000 (4404 if there is none) |
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -56,13 +59,17 @@ const WS_ROUTES: &[&str] = &[
     "/ping",
     "/hello",
     "/mute",
+    "/file",
 ];
 
 /// An open server-side WebSocket.
 type Ws = WebSocket<Conn>;
 
+/// The files `/file` serves, by name.
+pub type Files = HashMap<String, PathBuf>;
+
 /// Serves one connection, then logs one line about it to stderr.
-pub fn serve(mut conn: Conn, scheme: &str, peer: SocketAddr) {
+pub fn serve(mut conn: Conn, scheme: &str, peer: SocketAddr, files: &Files) {
     let _ = conn.set_write_timeout(IO_TIMEOUT);
     if let Err(err) = conn.set_read_timeout(HANDSHAKE_TIMEOUT) {
         eprintln!("test-server: {scheme} {peer}: cannot set a read timeout: {err}");
@@ -70,7 +77,7 @@ pub fn serve(mut conn: Conn, scheme: &str, peer: SocketAddr) {
     }
     match read_request(&mut conn) {
         Ok((request, leftover)) => {
-            let outcome = route(conn, &request, leftover);
+            let outcome = route(conn, &request, leftover, files);
             eprintln!("test-server: {scheme} {peer} {} -> {outcome}", request.target);
         }
         Err(err) => {
@@ -91,7 +98,7 @@ fn http_answer(mut conn: Conn, status: u16, reason: &str, extra: &str, body: &st
 }
 
 /// Dispatches a request to its route and returns a description of how it went.
-fn route(mut conn: Conn, request: &Request, leftover: Vec<u8>) -> String {
+fn route(mut conn: Conn, request: &Request, leftover: Vec<u8>, files: &Files) -> String {
     let path = request.path.as_str();
     match path {
         "/reject" => return reject(conn, request),
@@ -140,6 +147,7 @@ fn route(mut conn: Conn, request: &Request, leftover: Vec<u8>) -> String {
         "/headers" => headers(&mut ws, request).and_then(|()| echo(&mut ws)),
         "/ping" => ping(&mut ws, request),
         "/hello" => hello(&mut ws),
+        "/file" => file(&mut ws, request, files),
         _ => Ok("unreachable route".into()),
     };
     ws.into_inner().finish(LINGER);
@@ -430,6 +438,31 @@ fn hello(ws: &mut Ws) -> tungstenite::Result<String> {
             message => echo_message(ws, message)?,
         }
     }
+}
+
+/// `/file?name=N`: sends the file named N as one text message and closes with 1000; closes with
+/// 4404 when the server has no such file or cannot read it.
+fn file(ws: &mut Ws, request: &Request, files: &Files) -> tungstenite::Result<String> {
+    let name = request.param("name").unwrap_or("");
+    let read = files.get(name).map(std::fs::read_to_string);
+    let (code, reason, outcome) = match read {
+        Some(Ok(text)) => {
+            let bytes = text.len();
+            ws.send(Message::Text(text.into()))?;
+            (CloseCode::Normal, "", format!("sent {name} ({bytes} bytes)"))
+        }
+        Some(Err(err)) => (
+            CloseCode::from(4404),
+            "cannot read the file",
+            format!("{name}: {err}"),
+        ),
+        None => (CloseCode::from(4404), "no such file", format!("no file {name:?}")),
+    };
+    ws.close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))?;
+    echo(ws).map(|end| format!("{outcome}; {end}"))
 }
 
 /// The reason phrase of an HTTP status code.
