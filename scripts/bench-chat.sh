@@ -21,7 +21,7 @@ bench_options "$@"
 raise_open_files 10200 "the 10,000-client memory test"
 
 started=$(date +%s)
-cargo build --release --features chat-server --bin chat-server
+cargo build --release -p chat-server
 cargo build --release --manifest-path bench/native/Cargo.toml --target-dir target/bench-native-build
 mkdir -p target/bench
 pids=target/bench/chat-servers.pids

@@ -3,7 +3,7 @@
 #  1. bundle size: the tutorial's first demo (hello) built on twinsock, on gloo-net and on
 #     ws_stream_wasm (bench/web/size/, one size profile for all three: opt-level "z", fat LTO,
 #     codegen-units 1, panic abort; wasm-bindgen --target web; wasm-opt -Oz), and the chat
-#     demo's pkg/twinsock_bg.wasm as build_www makes it plus the same build with the size
+#     demo's pkg/twinsock_chat_bg.wasm as build_www makes it plus the same build with the size
 #     profile; raw and gzip -9 bytes, JS glue apart. Each hello build is run in Chromium first.
 #  2. throughput and latency in headless Chromium: twinsock's wasm build (bench/web/page/
 #     twinsock-bench, on the Socket trait) next to the browser's WebSocket from plain JS in the
@@ -59,9 +59,9 @@ console.log(JSON.stringify({ nproc: Number(nproc), cpu, chromium, rustc, node, w
 
 # ---- 1. bundle size ----------------------------------------------------------------------------
 
-build_www # pkg/twinsock_bg.wasm: wasm-pack, the main crate's release profile, wasm-opt -Oz
+build_www # pkg/twinsock_chat_bg.wasm: wasm-pack, the workspace's release profile, wasm-opt -Oz
 # The same steps by hand from wasm-pack's cargo output, for its size before wasm-opt.
-bindgen_opt "target/$wasm_target/release/twinsock.wasm" "$build/size/twinsock_chat_pkg"
+bindgen_opt "target/$wasm_target/release/twinsock_chat.wasm" "$build/size/twinsock_chat_pkg"
 
 say "building the three hello crates (bench/web/size/, size profile)"
 CARGO_TARGET_DIR=$build cargo build --quiet --manifest-path bench/web/Cargo.toml --target $wasm_target \
@@ -70,11 +70,11 @@ for crate in twinsock_hello gloo_hello ws_stream_wasm_hello; do
     bindgen_opt "$build/$wasm_target/release/$crate.wasm" "$build/size/$crate"
 done
 
-say "building the chat demo with the size profile (feature www)"
+say "building the chat demo with the size profile"
 CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
     CARGO_PROFILE_RELEASE_PANIC=abort CARGO_TARGET_DIR=$build/chat-size \
-    cargo build --quiet --lib --target $wasm_target --release --features www
-bindgen_opt "$build/chat-size/$wasm_target/release/twinsock.wasm" "$build/size/twinsock_chat_size"
+    cargo build --quiet -p twinsock-chat --lib --target $wasm_target --release
+bindgen_opt "$build/chat-size/$wasm_target/release/twinsock_chat.wasm" "$build/size/twinsock_chat_size"
 
 say "building the benchmark page (bench/web/page/twinsock-bench; the main crate's release settings)"
 CARGO_TARGET_DIR=$build cargo build --quiet --manifest-path bench/web/Cargo.toml --target $wasm_target \
@@ -107,8 +107,8 @@ node bench/web/size.mjs --out "$out/web-size.json" --facts "$facts" \
     --entry "twinsock-hello|hello, twinsock|$build/size/twinsock_hello/twinsock_hello_bg.wasm|$build/size/twinsock_hello/twinsock_hello_bg.pre-opt.wasm|$build/size/twinsock_hello/twinsock_hello.js" \
     --entry "gloo-hello|hello, gloo-net 0.6|$build/size/gloo_hello/gloo_hello_bg.wasm|$build/size/gloo_hello/gloo_hello_bg.pre-opt.wasm|$build/size/gloo_hello/gloo_hello.js" \
     --entry "ws-stream-wasm-hello|hello, ws_stream_wasm 0.7|$build/size/ws_stream_wasm_hello/ws_stream_wasm_hello_bg.wasm|$build/size/ws_stream_wasm_hello/ws_stream_wasm_hello_bg.pre-opt.wasm|$build/size/ws_stream_wasm_hello/ws_stream_wasm_hello.js" \
-    --entry "chat-pkg|chat demo, pkg/ (build_www)|pkg/twinsock_bg.wasm|$build/size/twinsock_chat_pkg/twinsock_bg.pre-opt.wasm|pkg/twinsock.js" \
-    --entry "chat-size-profile|chat demo, size profile|$build/size/twinsock_chat_size/twinsock_bg.wasm|$build/size/twinsock_chat_size/twinsock_bg.pre-opt.wasm|$build/size/twinsock_chat_size/twinsock.js" \
+    --entry "chat-pkg|chat demo, pkg/ (build_www)|pkg/twinsock_chat_bg.wasm|$build/size/twinsock_chat_pkg/twinsock_chat_bg.pre-opt.wasm|pkg/twinsock_chat.js" \
+    --entry "chat-size-profile|chat demo, size profile|$build/size/twinsock_chat_size/twinsock_chat_bg.wasm|$build/size/twinsock_chat_size/twinsock_chat_bg.pre-opt.wasm|$build/size/twinsock_chat_size/twinsock_chat.js" \
     | tee "$build/size-table.txt"
 
 if command -v twiggy >/dev/null; then

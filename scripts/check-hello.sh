@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Checks examples/hello.rs as a person would run it: against the tutorial's /hello server it
+# Checks the chat package's hello example (chat/examples/hello.rs) as a person would run it: against the tutorial's /hello server it
 # prints the article's lines and a clean close (code 1000); against a server that is killed
 # while connected it prints "Connection died" with code 1006.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-cargo build --quiet --features test-server --bin test-server --example hello
+cargo build --quiet -p twinsock-test-server --bin test-server
+cargo build --quiet -p twinsock-chat --example hello
 out=target/test-logs
 mkdir -p "$out"
 server_pid=""

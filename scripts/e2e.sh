@@ -13,7 +13,7 @@ ensure_browser
 ensure_npm
 build_www
 say "building chat-server and chat"
-cargo build --quiet --features chat-server --bin chat-server --bin chat
+cargo build --quiet -p chat-server -p twinsock-chat --bin chat-server --bin chat
 
 say "end-to-end tests (e2e/*.test.mjs)"
 mkdir -p target/e2e

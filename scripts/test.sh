@@ -1,47 +1,58 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, then formatting, clippy (native and wasm32),
-# the behaviour suite natively and in headless Chromium against the test server, the chat
-# code and servers, the hello example, the end-to-end chat tests (real browsers and
-# processes), and the Autobahn|Testsuite run against the native client. Exits non-zero on any
-# failure.
+# docs, every package's native tests (the library's against an in-process test server), the
+# library's and the chat's suites in headless Chromium against the test-server binary (the
+# parity suite must pass the same tests on both targets), the hello example, the end-to-end
+# chat tests (real browsers and processes), and the Autobahn|Testsuite runs against the native
+# client and the chat server. Prints each suite's counts at the end; exits non-zero on any
+# failure. With CI=true (as CI runs it) a missing tool or data file is a failure, never a skip.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
+started=$SECONDS
 
 ensure_rust
 ensure_wasm_bindgen
 ensure_browser
 ensure_npm
 
+logs=target/test-logs
+mkdir -p "$logs"
+summary=()
+# Records a suite's counts for the summary: "name: counts".
+count() { summary+=("$1: $2"); }
+# The passed and failed totals of the `test result:` lines in a cargo test log.
+cargo_counts() {
+    awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;/) p += $i; if ($(i+1) ~ /^failed;/) f += $i } }
+         END { printf "%d passed, %d failed", p, f }' "$1"
+}
+
 say "cargo fmt --check"
 cargo fmt --all -- --check
 
-say "clippy (native)"
-cargo clippy --all-targets --features test-server,chat-server -- -D warnings
-say "clippy (wasm32)"
-cargo clippy --all-targets --target wasm32-unknown-unknown --features www -- -D warnings
+say "clippy (native: every package)"
+cargo clippy --workspace --all-targets -- -D warnings
+say "clippy (wasm32: the library and the chat)"
+cargo clippy -p twinsock -p twinsock-chat --all-targets --target wasm32-unknown-unknown -- -D warnings
 
 say "docs (native and wasm32)"
-RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps
-RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --target wasm32-unknown-unknown --features www
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p twinsock -p twinsock-chat
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p twinsock -p twinsock-chat --target wasm32-unknown-unknown
 
-say "the library alone depends on no server stack"
-for target in "" "--target wasm32-unknown-unknown"; do
-    # shellcheck disable=SC2086
-    if cargo tree -e normal --prefix none $target | grep -E '^(axum|tokio|tower|hyper) '; then
-        echo "the library's default build pulls in a server stack ($target)" >&2
-        exit 1
-    fi
-done
+say "native tests (every package)"
+cargo test --workspace 2>&1 | tee "$logs/native.txt"
+count "native tests" "$(cargo_counts "$logs/native.txt")"
+
+say "the URL conformance cases for the browser run"
+mkdir -p target/url-conformance
+node scripts/url-cases.mjs >target/url-conformance/cases.json
 
 say "starting the test server"
-cargo build --quiet --features test-server --bin test-server
-logs=target/test-logs
-mkdir -p "$logs"
+cargo build --quiet -p twinsock-test-server --bin test-server
 server_pid=""
-stop_server() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true; }
+stop_server() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true; server_pid=""; }
 trap stop_server EXIT
-coproc SERVER { exec target/debug/test-server 2>"$logs/test-server.log"; }
+coproc SERVER { exec target/debug/test-server --file url-cases=target/url-conformance/cases.json 2>"$logs/test-server.log"; }
 server_pid=$SERVER_PID
 if ! read -r -t 30 line <&"${SERVER[0]}"; then
     echo "the test server did not start; its log:" >&2
@@ -51,14 +62,12 @@ fi
 export TWINSOCK_TEST_SERVER="$line"
 say "test server (pid $server_pid): $line"
 
-say "native tests"
-cargo test --features test-server,chat-server 2>&1 | tee "$logs/native.txt"
-
-say "browser tests (headless Chromium)"
+say "browser tests (headless Chromium): the library and the chat"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 CHROMEDRIVER=$(command -v chromedriver) \
 WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-120} \
-    cargo test --target wasm32-unknown-unknown 2>&1 | tee "$logs/browser.txt"
+    cargo test -p twinsock -p twinsock-chat --target wasm32-unknown-unknown 2>&1 | tee "$logs/browser.txt"
+count "browser tests" "$(cargo_counts "$logs/browser.txt")"
 
 # The parity suite is one file run on both targets: list the tests each run passed (from its
 # "Running tests/parity.rs" line to its result line) and require the same list on both.
@@ -69,21 +78,26 @@ parity_passed "$logs/native.txt" >"$logs/parity-native.txt"
 parity_passed "$logs/browser.txt" >"$logs/parity-browser.txt"
 native_parity=$(wc -l <"$logs/parity-native.txt")
 browser_parity=$(wc -l <"$logs/parity-browser.txt")
-say "parity suite: $native_parity passed natively, $browser_parity passed in Chromium"
 if ! diff "$logs/parity-native.txt" "$logs/parity-browser.txt" || [ "$native_parity" -lt 30 ]; then
     echo "the parity suite must pass the same tests (at least 30) on both targets" >&2
     exit 1
 fi
+count "parity suite" "$native_parity passed natively, $browser_parity in Chromium, the same list"
 
 stop_server
 say "the hello example"
-scripts/check-hello.sh
+scripts/check-hello.sh | tee "$logs/hello.txt"
+count "hello example" "$(tail -n 1 "$logs/hello.txt")"
 
 say "end-to-end: the chat in real browsers and processes"
-scripts/e2e.sh
+scripts/e2e.sh 2>&1 | tee "$logs/e2e.txt"
+count "end-to-end" "$(awk '/^# pass /{p+=$3} /^# fail /{f+=$3} END {printf "%d passed, %d failed", p, f}' "$logs/e2e.txt")"
 
 say "Autobahn|Testsuite: the native client, then the chat server's stack"
-scripts/autobahn.sh client
-scripts/autobahn.sh server
+scripts/autobahn.sh client | tee "$logs/autobahn-client.txt"
+count "Autobahn client" "$(grep -m1 '^autobahn client: [0-9]* cases' "$logs/autobahn-client.txt")"
+scripts/autobahn.sh server | tee "$logs/autobahn-server.txt"
+count "Autobahn server" "$(grep -m1 '^autobahn server: [0-9]* cases' "$logs/autobahn-server.txt")"
 
-say "all tests passed"
+say "all tests passed in $((SECONDS - started)) s"
+printf '  %s\n' "${summary[@]}"

@@ -1,4 +1,4 @@
-//! The tutorial's first demo on twinsock (`twinsock::hello::hello`, the code the hello page
+//! The tutorial's first demo on twinsock (`twinsock_chat::hello::hello`, the code the hello page
 //! runs): connect, on open log and send "My name is John", log each message, log the close.
 
 use wasm_bindgen::prelude::*;
@@ -11,7 +11,7 @@ fn log(line: &str) {
 #[wasm_bindgen]
 pub fn hello(url: String) {
     wasm_bindgen_futures::spawn_local(async move {
-        if let Err(e) = twinsock::hello::hello::<twinsock::WebSocket>(&url, log).await {
+        if let Err(e) = twinsock_chat::hello::hello::<twinsock::WebSocket>(&url, log).await {
             log(&format!("[error] {e}"));
         }
     });

@@ -1,5 +1,5 @@
 //! The tutorial's first demo on ws_stream_wasm, with the same logic and lines as
-//! `twinsock::hello::hello`: connect, on open log and send "My name is John", log each
+//! `twinsock_chat::hello::hello`: connect, on open log and send "My name is John", log each
 //! message, log the close code and reason.
 
 use futures::{SinkExt, StreamExt};
