@@ -91,6 +91,10 @@ pub enum FailureCause {
     Io(IoFailure),
     /// `close` was called (or the socket dropped) before the connection opened.
     Aborted,
+    /// twinsock itself failed while driving this connection (a panic: a bug in twinsock or in
+    /// a library under it); this connection alone was closed, every other socket goes on
+    /// (native only).
+    Internal(String),
     /// The browser reported an error without saying why (browser only: browsers hide the cause).
     Unreported,
 }
@@ -117,6 +121,7 @@ impl fmt::Display for FailureCause {
             }
             Self::Io(why) => ("the connection broke: ", why.message()),
             Self::Aborted => ("closed before the connection opened", ""),
+            Self::Internal(why) => ("twinsock failed internally: ", why.as_str()),
             Self::Unreported => ("the browser reported an error without a cause", ""),
         };
         f.write_str(what)?;
@@ -210,6 +215,10 @@ pub enum Error {
     StillConnecting,
     /// A native-only option is not a valid HTTP header (name or value); native only.
     InvalidHeader(String),
+    /// The native backend could not get what it needs to run any socket: its poller or its I/O
+    /// thread (no file descriptor or thread left). Nothing was started; a later `open` tries
+    /// again. Native only.
+    Unavailable(IoFailure),
     /// The connection failed before it opened (only from the `async` connect convenience).
     ConnectFailed {
         /// Why it failed (as the error event said).
@@ -221,7 +230,7 @@ pub enum Error {
 
 impl Error {
     /// The DOM exception a browser throws for the same call, or `None` for the errors that
-    /// have none ([`Error::InvalidHeader`], [`Error::ConnectFailed`]).
+    /// have none ([`Error::InvalidHeader`], [`Error::Unavailable`], [`Error::ConnectFailed`]).
     pub fn dom_exception(&self) -> Option<DomException> {
         match self {
             Self::InvalidUrl(_) | Self::InvalidProtocol { .. } | Self::CloseReasonTooLong(_) => {
@@ -229,7 +238,7 @@ impl Error {
             }
             Self::InvalidCloseCode(_) => Some(DomException::InvalidAccessError),
             Self::StillConnecting => Some(DomException::InvalidStateError),
-            Self::InvalidHeader(_) | Self::ConnectFailed { .. } => None,
+            Self::InvalidHeader(_) | Self::Unavailable(_) | Self::ConnectFailed { .. } => None,
         }
     }
 }
@@ -268,6 +277,10 @@ impl fmt::Display for Error {
             }
             Self::StillConnecting => ("InvalidStateError: the socket is still connecting", None, ""),
             Self::InvalidHeader(name) => ("the header \"", Some(name), "\" has an invalid name or value"),
+            Self::Unavailable(why) => {
+                f.write_str("the native backend cannot run: ")?;
+                return f.write_str(why.message());
+            }
             Self::ConnectFailed { cause, code } => {
                 f.write_str("the connection failed (close code ")?;
                 write_number(f, usize::from(*code))?;
@@ -400,6 +413,10 @@ mod tests {
                 "the connection broke: no",
             ),
             (FailureCause::Aborted, "closed before the connection opened"),
+            (
+                FailureCause::Internal("oops".into()),
+                "twinsock failed internally: oops",
+            ),
             (
                 FailureCause::Unreported,
                 "the browser reported an error without a cause",

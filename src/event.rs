@@ -41,8 +41,9 @@ impl ReadyState {
 pub enum Message {
     /// A text message (always valid UTF-8).
     Text(String),
-    /// A binary message, as bytes on both targets (never a browser `Blob`).
-    Binary(Vec<u8>),
+    /// A binary message, as bytes on both targets (never a browser `Blob`). Natively a
+    /// received message shares the buffer it was read into: no copy.
+    Binary(bytes::Bytes),
 }
 
 impl Message {

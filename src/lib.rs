@@ -37,8 +37,10 @@ mod socket;
 pub use error::{DomException, Error, FailureCause, IoFailure, ProtocolNameError, UrlError};
 pub use event::{CloseEvent, Event, Message, ReadyState};
 pub use rules::url::WebSocketUrl;
+pub use bytes::Bytes;
 pub use socket::{
     Socket, WebSocketBuilder, DEFAULT_CLOSE_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_MAX_QUEUED_INCOMING, DEFAULT_SEND_HIGH_WATER_MARK,
 };
 
 cfg_if::cfg_if! {

@@ -4,7 +4,9 @@ use std::future::Future;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::Stream;
+use futures::{Sink, Stream};
+
+use bytes::Bytes;
 
 use crate::error::{Error, FailureCause};
 use crate::event::{Event, Message, ReadyState};
@@ -19,7 +21,13 @@ use crate::WebSocketUrl;
 /// at most one `Error`, and exactly one `Close`, always last, after which the stream ends.
 /// Events are queued from the moment the socket is made, so none is lost before the
 /// application polls.
-pub trait Socket: Stream<Item = Event> + Unpin + Sized {
+///
+/// Sending never waits, as in a browser (`buffered_amount` grows instead); the `Sink`
+/// implementation is the way to wait: it takes a message only while `buffered_amount()` is at
+/// most the send high-water mark ([`WebSocketBuilder::send_high_water_mark`]), its flush waits
+/// until everything is handed to the network, and its close starts the closing handshake
+/// (code 1000).
+pub trait Socket: Stream<Item = Event> + Sink<Message, Error = Error> + Unpin + Sized {
     /// Starts connecting as `builder` says, like `new WebSocket(url, protocols)`: returns at
     /// once in [`ReadyState::Connecting`]. The URL is parsed as [`WebSocketUrl`] says (in a
     /// page a relative URL resolves against the page, as in a browser).
@@ -72,7 +80,7 @@ pub trait Socket: Stream<Item = Event> + Unpin + Sized {
     ///
     /// # Errors
     /// As [`Socket::send_text`].
-    fn send_binary(&self, data: impl Into<Vec<u8>>) -> Result<(), Error>;
+    fn send_binary(&self, data: impl Into<Bytes>) -> Result<(), Error>;
 
     /// Sends `message` as text or binary according to its kind.
     ///
@@ -98,6 +106,21 @@ pub trait Socket: Stream<Item = Event> + Unpin + Sized {
     /// Polls for the next event; `None` after the close event was delivered.
     fn poll_event(&self, cx: &mut Context<'_>) -> Poll<Option<Event>>;
 
+    /// `Ready` once `buffered_amount()` is at most the send high-water mark, or the socket is
+    /// closed (the `Sink`'s readiness). Browser: the browser says nothing when
+    /// `bufferedAmount` falls, so it is looked at again on a timer (every 1 ms, then less
+    /// often up to every 16 ms while it stays high; no timer runs while nobody waits).
+    fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<()>;
+
+    /// `Ready` once `buffered_amount()` is 0 (everything sent was handed to the network) or
+    /// the socket is closed. Browser: as [`Socket::poll_send_ready`].
+    fn poll_drained(&self, cx: &mut Context<'_>) -> Poll<()>;
+
+    /// Waits until everything sent was handed to the network (see [`Socket::poll_drained`]).
+    fn drained(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(move |cx| self.poll_drained(cx))
+    }
+
     /// Waits for the next event; `None` after the close event was delivered.
     fn next_event(&self) -> impl Future<Output = Option<Event>> + '_ {
         std::future::poll_fn(move |cx| self.poll_event(cx))
@@ -119,6 +142,9 @@ pub struct WebSocketBuilder {
     pub(crate) close_timeout: Duration,
     pub(crate) max_message_size: Option<usize>,
     pub(crate) keepalive: Option<(Duration, Duration)>,
+    pub(crate) permessage_deflate: bool,
+    pub(crate) max_queued_incoming: usize,
+    pub(crate) send_high_water_mark: u64,
 }
 
 /// The default connect timeout (native): DNS, TCP, TLS and the handshake together.
@@ -127,6 +153,12 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The default largest incoming message the native backend accepts (64 MiB, tungstenite's).
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 << 20;
+/// The default payload of received messages the native backend queues for the application
+/// before it stops reading the socket (1 MiB).
+pub const DEFAULT_MAX_QUEUED_INCOMING: usize = 1 << 20;
+/// The default `buffered_amount` above which the `Sink` waits before taking another message
+/// (1 MiB).
+pub const DEFAULT_SEND_HIGH_WATER_MARK: u64 = 1 << 20;
 
 impl WebSocketBuilder {
     /// Options for `url`, with no subprotocols and the defaults below.
@@ -142,6 +174,9 @@ impl WebSocketBuilder {
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             max_message_size: Some(DEFAULT_MAX_MESSAGE_SIZE),
             keepalive: None,
+            permessage_deflate: true,
+            max_queued_incoming: DEFAULT_MAX_QUEUED_INCOMING,
+            send_high_water_mark: DEFAULT_SEND_HIGH_WATER_MARK,
         }
     }
 
@@ -184,14 +219,15 @@ impl WebSocketBuilder {
     }
 
     /// How long the connection may take to open (DNS, TCP, TLS, handshake) before it fails
-    /// with close code 1006. Native only; default [`DEFAULT_CONNECT_TIMEOUT`].
+    /// with close code 1006. Native only; default [`DEFAULT_CONNECT_TIMEOUT`]; a duration
+    /// too long to reach (`Duration::MAX`) means no timeout.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// How long to wait for the server's answer to our close frame before giving up with
-    /// 1006. Native only; default [`DEFAULT_CLOSE_TIMEOUT`].
+    /// 1006. Native only; default [`DEFAULT_CLOSE_TIMEOUT`]; `Duration::MAX` means no timeout.
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.close_timeout = timeout;
         self
@@ -208,9 +244,36 @@ impl WebSocketBuilder {
     /// Detects a peer that went silent without closing: after `ping_interval` with nothing
     /// received, a ping is sent; if nothing arrives within `pong_timeout` of it, the
     /// connection fails (an error event, then close 1006). Native only (browsers keep their
-    /// own); off by default.
+    /// own); off by default. Durations too long to reach never come.
     pub fn keepalive(mut self, ping_interval: Duration, pong_timeout: Duration) -> Self {
         self.keepalive = Some((ping_interval, pong_timeout));
+        self
+    }
+
+    /// Whether to offer permessage-deflate (RFC 7692) as Chromium does
+    /// (`permessage-deflate; client_max_window_bits`); `extensions()` then names what the
+    /// server accepted. Native only: a browser always offers it. Default: on.
+    pub fn permessage_deflate(mut self, offer: bool) -> Self {
+        self.permessage_deflate = offer;
+        self
+    }
+
+    /// Receive flow control: when `bytes` of received message payload wait for the
+    /// application to take them, the socket is not read (so the server meets TCP's flow
+    /// control) until the application has taken some. Nothing is dropped; at most one message
+    /// more than this is held. Native only (a browser reads as it likes); default
+    /// [`DEFAULT_MAX_QUEUED_INCOMING`].
+    pub fn max_queued_incoming(mut self, bytes: usize) -> Self {
+        self.max_queued_incoming = bytes;
+        self
+    }
+
+    /// Send backpressure: the socket's `Sink` waits before it takes another message while
+    /// `buffered_amount()` is above `bytes` (both targets); default
+    /// [`DEFAULT_SEND_HIGH_WATER_MARK`]. `send_text` and `send_binary` never wait, as in a
+    /// browser.
+    pub fn send_high_water_mark(mut self, bytes: u64) -> Self {
+        self.send_high_water_mark = bytes;
         self
     }
 
@@ -256,5 +319,28 @@ impl WebSocketBuilder {
                 }
             }
         }
+    }
+}
+
+/// The `Sink`'s `poll_ready` for any socket: a `StillConnecting` error while connecting (as
+/// `send` gives), then ready once `buffered_amount` is at most the high-water mark.
+pub(crate) fn sink_poll_ready<S: Socket>(socket: &S, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+    if socket.ready_state() == ReadyState::Connecting {
+        return Poll::Ready(Err(Error::StillConnecting));
+    }
+    socket.poll_send_ready(cx).map(Ok)
+}
+
+/// The `Sink`'s `poll_flush`: ready once everything was handed to the network.
+pub(crate) fn sink_poll_flush<S: Socket>(socket: &S, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+    socket.poll_drained(cx).map(Ok)
+}
+
+/// The `Sink`'s `poll_close`: flushes, then starts the closing handshake with code 1000 (the
+/// close event comes on the stream).
+pub(crate) fn sink_poll_close<S: Socket>(socket: &S, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+    match socket.poll_drained(cx) {
+        Poll::Ready(()) => Poll::Ready(socket.close(Some(1000), None)),
+        Poll::Pending => Poll::Pending,
     }
 }

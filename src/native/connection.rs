@@ -1,33 +1,46 @@
-//! One native connection's life on the I/O thread: resolve, connect, TLS and handshake,
-//! open, closing handshake, and the drain before the socket is released.
+//! One native connection's life: resolve, connect, TLS and the opening handshake, the open
+//! connection's reading and writing over the WebSocket session, the closing handshake with
+//! Chromium's timing, and the events the application takes.
+//!
+//! A `Connection` is owned by whoever holds its lock (see `shared.rs`): its steps run on the
+//! application's thread (`poll_event`, `send`, `close`, `dropped`) or on the reactor's driver
+//! (`ready`, `turn`, `deadline_passed`, `resolved`), never both at once.
 
-use std::collections::VecDeque;
-use std::io;
+use std::io::{self, Read};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-use std::time::Instant;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
+use bytes::BytesMut;
 use mio::net::TcpStream;
-use mio::{Interest, Registry, Token};
+use mio::Interest;
 use rustls::StreamOwned;
-use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::protocol::{CloseFrame, Role};
-use tungstenite::{Error as WsError, Message as WsMessage, WebSocket};
 
 use super::handshake::{Accepted, ClientHandshake};
-use super::outcome;
-use super::shared::Shared;
+use super::incoming::Incoming;
+use super::outgoing::Outgoing;
+use super::reactor::{Ctx, Readiness};
+use super::resolver;
 use super::tls;
-use super::transport::{Counted, Transport};
+use super::transport::Transport;
+use super::wire::close::Ending;
+use super::wire::session::{Received, Session, SessionConfig};
+use super::wire::violation::Violation;
 use crate::event::{CloseEvent, Event, Message, ReadyState};
 use crate::rules::url::WebSocketUrl;
 use crate::socket::WebSocketBuilder;
 use crate::{FailureCause, IoFailure};
 
-/// How many messages one connection may read before the I/O thread turns to the others.
-const READ_BUDGET: usize = 256;
 /// The close code sent when the application drops an open socket.
 pub(crate) const DROP_CLOSE_CODE: u16 = 1001;
+/// How long the connection waits for the server to close TCP once the close frames have been
+/// exchanged (or once it answered the server's), before it closes it itself; the close event
+/// comes then, clean (Chromium's `kUnderlyingConnectionCloseTimeout`).
+const TCP_CLOSE_WAIT: Duration = Duration::from_secs(2);
+/// What one read asks the kernel for: small while messages are small, more once a read has
+/// filled the whole buffer (a large message is arriving).
+const READ_CHUNK: usize = 16 * 1024;
+const READ_CHUNK_LARGE: usize = 256 * 1024;
 
 /// What the native backend needs to open a connection: the parsed URL and the validated
 /// options.
@@ -36,85 +49,83 @@ pub(crate) struct ConnectOptions {
     pub(crate) builder: WebSocketBuilder,
 }
 
-/// The phases in which the WebSocket is up, for [`Connection::pump`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    Open,
-    /// Our close frame is out; waiting for the server's.
-    Closing,
-    /// The close event is delivered; reading until the server closes TCP.
-    Draining,
-}
-
-impl Stage {
-    fn phase(self, ws: WebSocket<Counted>) -> Phase {
-        match self {
-            Self::Open => Phase::Open(ws),
-            Self::Closing => Phase::Closing(ws),
-            Self::Draining => Phase::Draining(ws),
-        }
-    }
-}
-
 enum Phase {
     Resolving,
     Connecting {
         tcp: TcpStream,
+        /// The addresses still to try, reversed (the next is last).
         next: Vec<SocketAddr>,
     },
     Handshaking {
-        stream: Counted,
+        stream: Transport,
         handshake: ClientHandshake,
     },
-    Open(WebSocket<Counted>),
-    Closing(WebSocket<Counted>),
-    Draining(WebSocket<Counted>),
+    Open {
+        stream: Transport,
+        session: Session,
+    },
     Done,
 }
 
-/// A message handed to tungstenite whose bytes have not all reached the kernel.
-struct InFlight {
-    header: usize,
-    payload: usize,
+/// Which wakers the application's tasks need once the lock is released.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Wakes {
+    /// An event was queued.
+    pub(crate) events: bool,
+    /// Bytes were written (`buffered_amount` fell) or the connection ended.
+    pub(crate) drain: bool,
 }
 
-/// A native connection, owned by the I/O thread.
+/// A native connection.
 pub(crate) struct Connection {
-    pub(crate) shared: Arc<Shared>,
     options: ConnectOptions,
-    token: Token,
     phase: Phase,
     deadline: Option<Instant>,
-    in_flight: VecDeque<InFlight>,
+    incoming: Incoming,
+    outgoing: Outgoing,
+    /// Bytes read and not yet taken by the session (the start of a frame).
+    read_buf: BytesMut,
+    /// The last read filled its whole buffer: read larger pieces.
+    read_large: bool,
+    /// Reading stopped because the application's queue is full.
+    paused: bool,
     /// When anything last arrived from the server (for the keepalive).
     last_heard: Instant,
     /// When our keepalive ping went out, while its answer is awaited.
     ping_sent: Option<Instant>,
-}
-
-/// What the I/O thread should do next for a connection.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Next {
-    /// Wait for readiness, a command or the deadline.
-    Wait,
-    /// Look again soon: the read budget ran out with data still waiting.
-    Again,
-    /// Resolve the host on a helper thread and call [`Connection::resolved`].
-    Resolve,
+    /// The application dropped its handle: no more events are queued.
+    handle_dropped: bool,
+    /// The close event was queued: nothing more is.
+    close_queued: bool,
+    /// The close event was taken: the stream of events has ended.
+    ended: bool,
+    wakes: Wakes,
+    /// A test's request that the next step panic (see the reactor's fault isolation).
+    #[cfg(test)]
+    pub(crate) panic_in_next_step: bool,
 }
 
 impl Connection {
-    pub(crate) fn new(shared: Arc<Shared>, options: ConnectOptions, token: Token) -> Self {
-        let deadline = Some(Instant::now() + options.builder.connect_timeout);
+    /// A connection about to start, with the options' receive budget.
+    pub(crate) fn new(options: ConnectOptions) -> Self {
+        let limit = options.builder.max_queued_incoming;
         Self {
-            shared,
             options,
-            token,
             phase: Phase::Resolving,
-            deadline,
-            in_flight: VecDeque::new(),
+            deadline: None,
+            incoming: Incoming::new(limit),
+            outgoing: Outgoing::default(),
+            read_buf: BytesMut::new(),
+            read_large: false,
+            paused: false,
             last_heard: Instant::now(),
             ping_sent: None,
+            handle_dropped: false,
+            close_queued: false,
+            ended: false,
+            wakes: Wakes::default(),
+            #[cfg(test)]
+            panic_in_next_step: false,
         }
     }
 
@@ -126,49 +137,174 @@ impl Connection {
         matches!(self.phase, Phase::Done)
     }
 
-    /// The host and port to resolve.
-    pub(crate) fn host_port(&self) -> (String, u16) {
-        (self.options.url.host().to_string(), self.options.url.port())
+    /// The wakers to wake after this step, taken.
+    pub(crate) fn take_wakes(&mut self) -> Wakes {
+        std::mem::take(&mut self.wakes)
     }
 
-    /// Starts: an IP address connects at once, a name needs resolving first.
-    pub(crate) fn start(&mut self, registry: &Registry) -> Next {
-        match self.options.url.host().parse::<IpAddr>() {
-            Ok(ip) => {
-                self.connect_next(registry, vec![SocketAddr::new(ip, self.options.url.port())]);
-                Next::Wait
-            }
-            Err(_) => Next::Resolve,
+    /// Sets the deadline `after` from now (none when that is beyond what `Instant` can hold:
+    /// a `Duration::MAX` option means "never").
+    fn deadline_in(&mut self, after: Duration) {
+        self.deadline = Instant::now().checked_add(after);
+    }
+
+    #[cfg(test)]
+    fn maybe_panic(&mut self) {
+        if std::mem::take(&mut self.panic_in_next_step) {
+            panic!("a test asked this connection's step to panic");
         }
     }
 
-    /// The helper thread's answer for the host's addresses.
-    pub(crate) fn resolved(&mut self, registry: &Registry, addresses: io::Result<Vec<SocketAddr>>) {
+    #[cfg(not(test))]
+    fn maybe_panic(&mut self) {}
+
+    // ---- the application's calls ----------------------------------------------------------
+
+    /// The next event for the application: a queued one, else what the socket has now, else
+    /// `Pending` with the task's waker kept. `None` after the close event.
+    pub(crate) fn poll_event(&mut self, ctx: &Ctx<'_>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.maybe_panic();
+        if self.incoming.is_empty() && matches!(self.phase, Phase::Open { .. }) {
+            self.pump(ctx, false);
+        }
+        if let Some(event) = self.incoming.pop() {
+            if self.paused && !self.incoming.is_full() {
+                self.pump(ctx, false);
+            }
+            return Poll::Ready(Some(self.taken(ctx, event)));
+        }
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        ctx.shared.event_waker.register(cx.waker());
+        Poll::Pending
+    }
+
+    /// Moves the application's ready state as it takes `event`.
+    fn taken(&mut self, ctx: &Ctx<'_>, event: Event) -> Event {
+        match &event {
+            Event::Open => ctx.shared.set_seen(ReadyState::Open),
+            Event::Message(_) => {}
+            Event::Error(_) => ctx.shared.set_seen(ReadyState::Closed),
+            Event::Close(_) => {
+                ctx.shared.set_seen(ReadyState::Closed);
+                self.ended = true;
+            }
+        }
+        event
+    }
+
+    /// Sends `message` (the application sees the socket open): encoded at once, and written
+    /// at once when nothing is waiting ahead of it; what the kernel does not take goes out
+    /// when the socket is writable. Once closing, the message is dropped, its bytes still
+    /// counted in `buffered_amount`, as in browsers.
+    pub(crate) fn send(&mut self, ctx: &Ctx<'_>, message: Message) {
+        self.maybe_panic();
+        let len = message.len();
+        ctx.shared.add_buffered(len);
+        let Phase::Open { session, .. } = &mut self.phase else {
+            return;
+        };
+        let was_empty = self.outgoing.is_empty();
+        let sent = match &message {
+            Message::Text(text) => session.send(true, text.as_bytes(), self.outgoing.buffer()),
+            Message::Binary(data) => session.send(false, data, self.outgoing.buffer()),
+        };
+        if sent.is_some() {
+            self.outgoing.queued(Some(len));
+            if was_empty {
+                self.flush(ctx);
+            }
+        }
+    }
+
+    /// The application calls `close` while it sees the socket open: the closing handshake
+    /// starts (the server's answer awaited for the close timeout).
+    pub(crate) fn close(&mut self, ctx: &Ctx<'_>, code: Option<u16>, reason: &str) {
+        self.maybe_panic();
+        let Phase::Open { session, .. } = &mut self.phase else {
+            return;
+        };
+        if session.close_sent() || session.close_received().is_some() {
+            return;
+        }
+        session.send_close(code, reason, self.outgoing.buffer());
+        self.outgoing.queued(None);
+        let close_timeout = self.options.builder.close_timeout;
+        self.deadline_in(close_timeout);
+        self.flush(ctx);
+    }
+
+    /// The application calls `close` while it still sees the socket connecting: the attempt is
+    /// abandoned, even if the connection has opened meanwhile (its open event and messages are
+    /// not delivered), as in a browser.
+    pub(crate) fn abandon(&mut self, ctx: &Ctx<'_>) {
+        self.incoming.discard_open_and_messages();
+        self.fail(ctx, FailureCause::Aborted);
+    }
+
+    /// The application dropped its handle: no more events; a connecting socket is abandoned,
+    /// an open one closes with 1001 and its closing handshake runs for at most the close
+    /// timeout.
+    pub(crate) fn dropped(&mut self, ctx: &Ctx<'_>) {
+        self.handle_dropped = true;
+        self.incoming.clear();
+        match &self.phase {
+            Phase::Open { .. } => self.close(ctx, Some(DROP_CLOSE_CODE), ""),
+            Phase::Done => {}
+            _ => self.hang_up(ctx),
+        }
+    }
+
+    // ---- the reactor's steps ---------------------------------------------------------------
+
+    /// Starts: an IP address connects at once, a name is resolved first (on the resolver's
+    /// threads). The connect timeout starts now.
+    pub(crate) fn start(&mut self, ctx: &Ctx<'_>) {
+        let connect_timeout = self.options.builder.connect_timeout;
+        self.deadline_in(connect_timeout);
+        let (host, port) = (self.options.url.host(), self.options.url.port());
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return self.connect_next(ctx, vec![SocketAddr::new(ip, port)]);
+        }
+        let shared = ctx.shared.clone();
+        let reactor = ctx.reactor;
+        resolver::resolve(
+            host.to_string(),
+            port,
+            Box::new(move |addresses| {
+                reactor.run_step(&shared, false, |conn, ctx| conn.resolved(ctx, addresses));
+            }),
+        );
+    }
+
+    /// The resolver's answer for the host's addresses.
+    fn resolved(&mut self, ctx: &Ctx<'_>, addresses: io::Result<Vec<SocketAddr>>) {
         if !matches!(self.phase, Phase::Resolving) {
             return;
         }
         match addresses {
-            Ok(addresses) if !addresses.is_empty() => {
-                let mut addresses = addresses;
+            Ok(mut addresses) if !addresses.is_empty() => {
                 addresses.reverse();
-                self.connect_next(registry, addresses);
+                self.connect_next(ctx, addresses);
             }
-            Ok(_) => self.fail(FailureCause::Resolve(IoFailure::new(
-                io::ErrorKind::NotFound,
-                "the name has no addresses",
-            ))),
-            Err(e) => self.fail(FailureCause::Resolve(IoFailure::from(&e))),
+            Ok(_) => self.fail(
+                ctx,
+                FailureCause::Resolve(IoFailure::new(io::ErrorKind::NotFound, "the name has no addresses")),
+            ),
+            Err(e) => self.fail(ctx, FailureCause::Resolve(IoFailure::from(&e))),
         }
     }
 
     /// Tries the last address of `remaining` (they are stored reversed).
-    fn connect_next(&mut self, registry: &Registry, mut remaining: Vec<SocketAddr>) {
+    fn connect_next(&mut self, ctx: &Ctx<'_>, mut remaining: Vec<SocketAddr>) {
         let mut last_error = None;
         while let Some(address) = remaining.pop() {
             match TcpStream::connect(address) {
                 Ok(mut tcp) => {
-                    if let Err(e) =
-                        registry.register(&mut tcp, self.token, Interest::READABLE | Interest::WRITABLE)
+                    if let Err(e) = ctx
+                        .registry
+                        .register(&mut tcp, ctx.token, Interest::READABLE | Interest::WRITABLE)
                     {
                         last_error = Some(e);
                         continue;
@@ -183,457 +319,393 @@ impl Connection {
             || IoFailure::new(io::ErrorKind::NotFound, "no address to connect to"),
             |e| IoFailure::from(&e),
         );
-        self.fail(FailureCause::Connect(why));
+        self.fail(ctx, FailureCause::Connect(why));
     }
 
-    /// The socket is readable or writable (or has an error), or the connection gets another
-    /// turn. `trust_short_reads`: the event reported neither the peer's end of stream nor an
-    /// error (false for another turn).
-    pub(crate) fn ready(&mut self, registry: &Registry, trust_short_reads: bool) -> Next {
-        match &mut self.phase {
-            Phase::Handshaking { stream, .. } => stream.readiness(trust_short_reads),
-            Phase::Open(ws) | Phase::Closing(ws) | Phase::Draining(ws) => {
-                ws.get_mut().readiness(trust_short_reads)
-            }
-            Phase::Resolving | Phase::Connecting { .. } | Phase::Done => {}
-        }
+    /// The socket is ready (or has an error).
+    pub(crate) fn ready(&mut self, ctx: &Ctx<'_>, readiness: Readiness) {
+        self.maybe_panic();
         match std::mem::replace(&mut self.phase, Phase::Done) {
-            Phase::Connecting { tcp, next } => {
-                self.tcp_progress(registry, tcp, next);
-                Next::Wait
-            }
-            Phase::Handshaking { stream, handshake } => self.drive_handshake(stream, handshake),
-            Phase::Open(ws) => self.pump(ws, Stage::Open),
-            Phase::Closing(ws) => self.pump(ws, Stage::Closing),
-            Phase::Draining(ws) => self.pump(ws, Stage::Draining),
-            phase @ (Phase::Resolving | Phase::Done) => {
+            Phase::Connecting { tcp, next } => self.tcp_progress(ctx, tcp, next),
+            Phase::Handshaking { stream, handshake } => self.drive_handshake(ctx, stream, handshake),
+            phase @ Phase::Open { .. } => {
                 self.phase = phase;
-                Next::Wait
+                if readiness.writable {
+                    self.flush(ctx);
+                }
+                if readiness.readable {
+                    self.pump(ctx, readiness.peer_done);
+                }
             }
+            phase => self.phase = phase,
         }
     }
 
-    fn tcp_progress(&mut self, registry: &Registry, tcp: TcpStream, next: Vec<SocketAddr>) {
+    /// A step asked for from outside (a dropped handle, a new deadline): flush, and read what
+    /// waits.
+    pub(crate) fn turn(&mut self, ctx: &Ctx<'_>) {
+        self.maybe_panic();
+        if matches!(self.phase, Phase::Open { .. }) {
+            self.flush(ctx);
+            self.pump(ctx, false);
+        }
+    }
+
+    fn tcp_progress(&mut self, ctx: &Ctx<'_>, tcp: TcpStream, next: Vec<SocketAddr>) {
         if let Ok(Some(e)) | Err(e) = tcp.take_error() {
-            return self.connect_failed(registry, tcp, next, e);
+            return self.connect_failed(ctx, tcp, next, e);
         }
         match tcp.peer_addr() {
-            Ok(_) => self.start_handshake(tcp),
+            Ok(_) => self.start_handshake(ctx, tcp),
             Err(e) if e.kind() == io::ErrorKind::NotConnected => self.phase = Phase::Connecting { tcp, next },
-            Err(e) => self.connect_failed(registry, tcp, next, e),
+            Err(e) => self.connect_failed(ctx, tcp, next, e),
         }
     }
 
-    fn connect_failed(
-        &mut self,
-        registry: &Registry,
-        mut tcp: TcpStream,
-        next: Vec<SocketAddr>,
-        error: io::Error,
-    ) {
-        let why = IoFailure::from(&error);
-        let _ = registry.deregister(&mut tcp);
+    fn connect_failed(&mut self, ctx: &Ctx<'_>, mut tcp: TcpStream, next: Vec<SocketAddr>, error: io::Error) {
+        let _ = ctx.registry.deregister(&mut tcp);
         if next.is_empty() {
-            self.fail(FailureCause::Connect(why));
+            self.fail(ctx, FailureCause::Connect(IoFailure::from(&error)));
         } else {
-            self.connect_next(registry, next);
+            self.connect_next(ctx, next);
         }
     }
 
-    fn start_handshake(&mut self, tcp: TcpStream) {
+    fn start_handshake(&mut self, ctx: &Ctx<'_>, tcp: TcpStream) {
         let _ = tcp.set_nodelay(true);
-        let transport = if self.options.url.is_secure() {
-            match tls::client_session(self.options.url.host(), &self.options.builder.root_certificates) {
+        let options = &self.options;
+        let stream = if options.url.is_secure() {
+            match tls::client_session(options.url.host(), &options.builder.root_certificates) {
                 Ok(session) => Transport::Tls(Box::new(StreamOwned::new(session, tcp))),
-                Err(cause) => return self.fail(cause),
+                Err(cause) => {
+                    self.phase = Phase::Handshaking {
+                        stream: Transport::Plain(tcp),
+                        handshake: ClientHandshake::new(&options.url, &options.builder),
+                    };
+                    return self.fail(ctx, cause);
+                }
             }
         } else {
             Transport::Plain(tcp)
         };
-        let options = &self.options;
         let handshake = ClientHandshake::new(&options.url, &options.builder);
-        self.drive_handshake(Counted::new(transport), handshake);
+        self.drive_handshake(ctx, stream, handshake);
     }
 
-    fn drive_handshake(&mut self, mut stream: Counted, mut handshake: ClientHandshake) -> Next {
+    fn drive_handshake(&mut self, ctx: &Ctx<'_>, mut stream: Transport, mut handshake: ClientHandshake) {
         match handshake.advance(&mut stream) {
-            Ok(Some(accepted)) => self.opened(stream, accepted),
-            Ok(None) => {
-                self.phase = Phase::Handshaking { stream, handshake };
-                Next::Wait
-            }
+            Ok(Some(accepted)) => self.opened(ctx, stream, accepted),
+            Ok(None) => self.phase = Phase::Handshaking { stream, handshake },
             Err(cause) => {
-                self.fail(cause);
-                Next::Wait
+                self.phase = Phase::Handshaking { stream, handshake };
+                self.fail(ctx, cause);
             }
         }
     }
 
-    fn opened(&mut self, mut stream: Counted, accepted: Accepted) -> Next {
-        stream.take_written();
-        let config = outcome::websocket_config(self.options.builder.max_message_size);
-        let ws = WebSocket::from_partially_read(stream, accepted.tail, Role::Client, Some(config));
-        let _ = self.shared.protocol.set(accepted.protocol);
-        if !self.shared.transition(ReadyState::Connecting, ReadyState::Open) {
-            // `close` was called while the handshake finished: the attempt stays abandoned.
-            self.abandon();
-            return Next::Wait;
-        }
+    fn opened(&mut self, ctx: &Ctx<'_>, stream: Transport, accepted: Accepted) {
+        let _ = ctx.shared.protocol.set(accepted.protocol);
+        let _ = ctx.shared.extensions.set(accepted.negotiated.extensions);
+        let session = Session::new(SessionConfig {
+            max_message_size: self.options.builder.max_message_size,
+            deflate: accepted.negotiated.deflate,
+        });
+        self.read_buf = BytesMut::from(&accepted.tail[..]);
+        self.phase = Phase::Open { stream, session };
         self.last_heard = Instant::now();
         self.deadline = self
             .options
             .builder
             .keepalive
-            .map(|(interval, _)| self.last_heard + interval);
-        self.shared.events.push(Event::Open);
-        // The server may have sent messages right behind its answer: read them now.
-        self.pump(ws, Stage::Open)
+            .and_then(|(interval, _)| self.last_heard.checked_add(interval));
+        self.queue(Event::Open);
+        // The server may have sent frames right behind its answer: read them now.
+        self.pump(ctx, false);
     }
 
-    /// Reads what has arrived and flushes what is queued, in `stage`.
-    fn pump(&mut self, mut ws: WebSocket<Counted>, stage: Stage) -> Next {
-        let keepalive = self.options.builder.keepalive.is_some();
-        for _ in 0..READ_BUDGET {
-            let result = ws.read();
-            self.account(&mut ws);
-            if keepalive && result.is_ok() {
-                self.last_heard = Instant::now();
-            }
-            match result {
-                Ok(WsMessage::Text(text)) => self.deliver(stage, Message::Text(text.as_str().to_owned())),
-                Ok(WsMessage::Binary(data)) => self.deliver(stage, Message::Binary(data.into())),
-                Ok(WsMessage::Close(frame)) if stage != Stage::Draining => {
-                    return match self.peer_closed(frame, stage) {
-                        Ok(()) => self.drain(ws),
-                        Err(violation) => self.read_failed(ws, stage, violation),
-                    };
+    /// Reads what has arrived, as far as the application's queue has room, hands it to the
+    /// session, writes what the session owes (a pong, our answer to a close frame), and
+    /// handles the end of the stream. `peer_done`: the poller reported the peer's end of
+    /// stream or an error, so a short read proves nothing.
+    fn pump(&mut self, ctx: &Ctx<'_>, peer_done: bool) {
+        let mut drained = false;
+        loop {
+            match self.decode() {
+                Decoded::NeedBytes => self.paused = false,
+                Decoded::QueueFull => {
+                    self.paused = true;
+                    break;
                 }
-                Ok(_) => {}
-                Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.flush(&mut ws);
-                    self.phase = stage.phase(ws);
-                    return Next::Wait;
-                }
-                Err(error) => return self.read_failed(ws, stage, error),
+                Decoded::Violated(violation) => return self.violated(ctx, violation),
+                Decoded::NotOpen => return,
             }
-        }
-        self.flush(&mut ws);
-        self.phase = stage.phase(ws);
-        Next::Again
-    }
-
-    fn deliver(&self, stage: Stage, message: Message) {
-        // As in browsers, messages that arrive once we are closing are not delivered.
-        if stage == Stage::Open && self.shared.state() == ReadyState::Open {
-            self.shared.events.push(Event::Message(message));
-        }
-    }
-
-    /// The server's close frame arrived (in `Open`, it starts the closing handshake; in
-    /// `Closing`, it answers ours): the close event, clean. A reserved code on the wire is a
-    /// protocol violation instead.
-    fn peer_closed(&mut self, frame: Option<CloseFrame>, stage: Stage) -> Result<(), WsError> {
-        let event = outcome::close_event(frame, stage != Stage::Open)?;
-        self.shared.set_state(ReadyState::Closing);
-        self.shared.finish(None, event);
-        Ok(())
-    }
-
-    /// The close event is out: flush our answer and wait (bounded) for the server's EOF.
-    fn drain(&mut self, mut ws: WebSocket<Counted>) -> Next {
-        self.flush(&mut ws);
-        self.deadline = Some(Instant::now() + self.options.builder.close_timeout);
-        // Readiness is edge-triggered: the server's EOF may have come with its close frame,
-        // so read on until the socket would block.
-        self.pump(ws, Stage::Draining)
-    }
-
-    /// A read or write failed in `stage`: the peer vanished, broke the protocol, or sent too
-    /// much. Ends the connection with the events Chromium shows for the same case.
-    fn read_failed(&mut self, mut ws: WebSocket<Counted>, stage: Stage, error: WsError) -> Next {
-        self.phase = Phase::Done;
-        self.deadline = None;
-        if stage == Stage::Draining {
-            return Next::Wait;
-        }
-        let failure = outcome::failure(error);
-        if let Some(code) = failure.wire_code {
-            // Fail the connection as RFC 6455 says: our close frame, then the TCP close.
-            let _ = ws.close(Some(CloseFrame {
-                code,
-                reason: "".into(),
-            }));
-        }
-        self.shared.finish(failure.cause, failure.event);
-        Next::Wait
-    }
-
-    /// Flushes tungstenite's buffer; when it empties, every message handed over has left.
-    fn flush(&mut self, ws: &mut WebSocket<Counted>) {
-        let result = ws.flush();
-        self.account(ws);
-        if result.is_ok() {
-            for done in self.in_flight.drain(..) {
-                self.shared.sub_buffered(done.payload);
-            }
-        }
-    }
-
-    /// Lowers `buffered_amount` by the payload bytes that reached the kernel since last time.
-    fn account(&mut self, ws: &mut WebSocket<Counted>) {
-        let mut written = ws.get_mut().take_written();
-        while written > 0 {
-            let Some(front) = self.in_flight.front_mut() else {
+            if drained {
                 break;
+            }
+            match self.read_more(peer_done) {
+                ReadMore::Got { drained: now_drained } => drained = now_drained,
+                ReadMore::WouldBlock => break,
+                ReadMore::Ended => return self.stream_ended(ctx, Ending::ServerHungUp),
+                ReadMore::Failed(error) => return self.broken(ctx, &error),
+            }
+        }
+        self.flush(ctx);
+        if self.read_buf.is_empty() && self.read_buf.capacity() > 0 {
+            // An idle socket keeps no read buffer.
+            self.read_buf = BytesMut::new();
+        }
+    }
+
+    /// Hands what was read to the session until it needs more bytes or the application's
+    /// queue is full, queueing the messages.
+    fn decode(&mut self) -> Decoded {
+        let Phase::Open { session, .. } = &mut self.phase else {
+            return Decoded::NotOpen;
+        };
+        loop {
+            if self.incoming.is_full() {
+                return Decoded::QueueFull;
+            }
+            let message = match session.receive(&mut self.read_buf) {
+                Ok(Some(Received::Text(text))) => Message::Text(text),
+                Ok(Some(Received::Binary(data))) => Message::Binary(data.into()),
+                Ok(Some(Received::Ping | Received::Pong)) => continue,
+                Ok(Some(Received::Close)) => {
+                    // Our answer, if one is owed, goes out with the next flush; the close event
+                    // comes when TCP closes, or after TCP_CLOSE_WAIT.
+                    self.deadline = Instant::now().checked_add(TCP_CLOSE_WAIT);
+                    continue;
+                }
+                Ok(None) => return Decoded::NeedBytes,
+                Err(violation) => return Decoded::Violated(violation),
             };
-            let header = written.min(front.header);
-            front.header -= header;
-            written -= header;
-            let payload = written.min(front.payload);
-            front.payload -= payload;
-            written -= payload;
-            self.shared.sub_buffered(payload);
-            if front.header == 0 && front.payload == 0 {
-                self.in_flight.pop_front();
+            if !self.handle_dropped {
+                self.incoming.push(Event::Message(message));
+                self.wakes.events = true;
             }
         }
     }
 
-    /// The application sent, closed or dropped its handle.
-    pub(crate) fn commands(&mut self) -> Next {
-        let (messages, close, abandon, dropped) = {
-            let mut outbox = self.shared.outbox();
-            outbox.notified = false;
-            (
-                std::mem::take(&mut outbox.messages),
-                outbox.close.take(),
-                outbox.abandon,
-                outbox.dropped,
-            )
+    /// One read from the socket into the read buffer.
+    fn read_more(&mut self, peer_done: bool) -> ReadMore {
+        let Phase::Open { stream, .. } = &mut self.phase else {
+            return ReadMore::WouldBlock;
         };
-        match std::mem::replace(&mut self.phase, Phase::Done) {
-            Phase::Resolving | Phase::Connecting { .. } | Phase::Handshaking { .. }
-                if abandon || close.is_some() || dropped =>
-            {
-                self.abandon();
-                Next::Wait
+        let chunk = if self.read_large { READ_CHUNK_LARGE } else { READ_CHUNK };
+        let start = self.read_buf.len();
+        self.read_buf.resize(start + chunk, 0);
+        let read = loop {
+            match stream.read(&mut self.read_buf[start..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                read => break read,
             }
-            // Opened before the application saw it, which then called `close`: as a browser
-            // does, the attempt fails (the socket is closed without a closing handshake).
-            Phase::Open(_) if abandon => {
-                self.abandon();
-                Next::Wait
+        };
+        self.read_buf.truncate(start + *read.as_ref().unwrap_or(&0));
+        match read {
+            Ok(0) => ReadMore::Ended,
+            Ok(n) => {
+                self.read_large = n == chunk;
+                if self.options.builder.keepalive.is_some() {
+                    self.last_heard = Instant::now();
+                }
+                ReadMore::Got {
+                    drained: n < chunk && stream.short_read_drains() && !peer_done,
+                }
             }
-            Phase::Open(mut ws) => {
-                for message in messages {
-                    if let Err(error) = self.write_message(&mut ws, message) {
-                        return self.read_failed(ws, Stage::Open, error);
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReadMore::WouldBlock,
+            Err(e) => ReadMore::Failed(e),
+        }
+    }
+
+    /// Writes what is queued for the server, and then what the session owes it (the pong for
+    /// the latest ping, our answer to its close frame): owed frames are written only into an
+    /// empty buffer, so a server that sends pings and never reads gets one pong, not a pile.
+    fn flush(&mut self, ctx: &Ctx<'_>) {
+        let Phase::Open { stream, session } = &mut self.phase else {
+            return;
+        };
+        let failed = loop {
+            match self.outgoing.flush(stream) {
+                Ok(done) => {
+                    if done > 0 {
+                        ctx.shared.sub_buffered(done);
+                        self.wakes.drain = true;
                     }
                 }
-                let close = close.or_else(|| dropped.then(|| (Some(DROP_CLOSE_CODE), String::new())));
-                if let Some((code, reason)) = close {
-                    let frame = code.map(|code| CloseFrame {
-                        code: CloseCode::from(code),
-                        reason: reason.into(),
-                    });
-                    let _ = ws.close(frame);
-                    self.account(&mut ws);
-                    self.deadline = Some(Instant::now() + self.options.builder.close_timeout);
-                    self.phase = Phase::Closing(ws);
-                    // The answer may already be waiting.
-                    return Next::Again;
-                }
-                self.flush(&mut ws);
-                self.phase = Phase::Open(ws);
-                Next::Wait
+                Err(error) => break Some(error),
             }
-            phase => {
-                // Sends racing a close are dropped (their bytes stay in `buffered_amount`).
-                self.phase = phase;
-                Next::Wait
+            if !(self.outgoing.is_empty() && session.wants_write()) {
+                break None;
             }
-        }
-    }
-
-    /// Writes `message` at once, on the application's thread (see `NativeWebSocket::enqueue`),
-    /// when the connection is open; gives it back in any other phase. What the kernel does not
-    /// take now stays in tungstenite's buffer and goes out when the socket is writable again.
-    /// Returns whether the connection has ended (a write failed).
-    pub(crate) fn send_now(&mut self, message: Message) -> Result<bool, Message> {
-        let mut ws = match std::mem::replace(&mut self.phase, Phase::Done) {
-            Phase::Open(ws) => ws,
-            phase => {
-                self.phase = phase;
-                return Err(message);
-            }
+            session.write_pending(self.outgoing.buffer());
+            self.outgoing.queued(None);
         };
-        if let Err(error) = self.write_message(&mut ws, message) {
-            self.read_failed(ws, Stage::Open, error);
-            return Ok(true);
+        if let Some(error) = failed {
+            self.broken(ctx, &error);
         }
-        self.flush(&mut ws);
-        self.phase = Phase::Open(ws);
-        Ok(false)
     }
 
-    /// Hands one message to tungstenite (a full kernel buffer is not an error: the rest is
-    /// flushed later) and records it as in flight.
-    fn write_message(&mut self, ws: &mut WebSocket<Counted>, message: Message) -> Result<(), WsError> {
-        let payload = message.len();
-        let frame = match message {
-            Message::Text(text) => WsMessage::text(text),
-            Message::Binary(data) => WsMessage::binary(data),
+    /// The server broke the protocol: our close frame (if the closing handshake had not
+    /// started), then the TCP close; the error event and the close event Chromium gives.
+    fn violated(&mut self, ctx: &Ctx<'_>, violation: Violation) {
+        let Phase::Open { stream, session } = &mut self.phase else {
+            return;
         };
-        self.in_flight.push_back(InFlight {
-            header: frame_header_len(payload),
-            payload,
-        });
-        let result = ws.write(frame);
-        self.account(ws);
-        match result {
-            Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
-            result => result,
+        let failure = session.fail(&violation, self.outgoing.buffer());
+        self.outgoing.queued(None);
+        let _ = self.outgoing.flush(stream);
+        self.finish(ctx, Some(failure.cause), failure.event);
+    }
+
+    /// The TCP connection ended in order (`ServerHungUp`) or we gave up waiting for it
+    /// (`TimedOut`): the close event as the session's closing handshake says.
+    fn stream_ended(&mut self, ctx: &Ctx<'_>, ending: Ending) {
+        let event = match &self.phase {
+            Phase::Open { session, .. } => session.ended(ending),
+            _ => CloseEvent::abnormal(),
+        };
+        self.finish(ctx, None, event);
+    }
+
+    /// Reading or writing failed: the peer reset the connection, or TLS failed (which gets an
+    /// error event with its cause, as the handshake's TLS failures do).
+    fn broken(&mut self, ctx: &Ctx<'_>, error: &io::Error) {
+        let event = match &self.phase {
+            Phase::Open { session, .. } => session.ended(Ending::Broken),
+            _ => CloseEvent::abnormal(),
+        };
+        self.finish(ctx, tls::tls_cause(error), event);
+    }
+
+    /// Fails before or during opening (or abandons): an error event, then close 1006.
+    fn fail(&mut self, ctx: &Ctx<'_>, cause: FailureCause) {
+        self.finish(ctx, Some(cause), CloseEvent::abnormal());
+    }
+
+    /// Ends the connection: the TCP connection closes, then the optional error event and the
+    /// close event are queued (unless the handle was dropped).
+    fn finish(&mut self, ctx: &Ctx<'_>, cause: Option<FailureCause>, event: CloseEvent) {
+        self.hang_up(ctx);
+        if !self.handle_dropped && !std::mem::replace(&mut self.close_queued, true) {
+            if let Some(cause) = cause {
+                self.incoming.push(Event::Error(cause));
+            }
+            self.incoming.push(Event::Close(event));
         }
+        self.wakes = Wakes {
+            events: true,
+            drain: true,
+        };
     }
 
-    /// `close` (or drop) while connecting: the attempt is abandoned.
-    fn abandon(&mut self) {
-        self.fail(FailureCause::Aborted);
-    }
-
-    /// Fails before or during opening: an error event, then close 1006.
-    fn fail(&mut self, cause: FailureCause) {
+    /// Closes the TCP connection (if there is one) and ends the connection, with no event.
+    fn hang_up(&mut self, ctx: &Ctx<'_>) {
+        let tcp = match &mut self.phase {
+            Phase::Connecting { tcp, .. } => Some(tcp),
+            Phase::Handshaking { stream, .. } | Phase::Open { stream, .. } => Some(stream.tcp()),
+            Phase::Resolving | Phase::Done => None,
+        };
+        if let Some(tcp) = tcp {
+            let _ = ctx.registry.deregister(tcp);
+        }
         self.phase = Phase::Done;
         self.deadline = None;
-        self.shared.finish(Some(cause), CloseEvent::abnormal());
     }
 
-    /// The deadline passed.
-    pub(crate) fn timed_out(&mut self) {
+    /// A step panicked (a bug in twinsock or a library under it): this connection alone fails,
+    /// with a cause that says so.
+    pub(crate) fn fail_after_panic(&mut self, ctx: &Ctx<'_>) {
+        if self.close_queued {
+            return;
+        }
+        self.incoming.discard_open_and_messages();
+        let cause = FailureCause::Internal("a panic while driving this connection; it alone was closed".into());
+        self.finish(ctx, Some(cause), CloseEvent::abnormal());
+    }
+
+    /// The deadline `at` came (a stale one, since moved, is ignored).
+    pub(crate) fn deadline_passed(&mut self, ctx: &Ctx<'_>, at: Instant) {
+        self.maybe_panic();
+        if self.deadline != Some(at) {
+            return;
+        }
         self.deadline = None;
-        match std::mem::replace(&mut self.phase, Phase::Done) {
+        match &self.phase {
             Phase::Resolving | Phase::Connecting { .. } | Phase::Handshaking { .. } => {
-                self.fail(FailureCause::ConnectTimeout)
+                self.fail(ctx, FailureCause::ConnectTimeout)
             }
-            Phase::Closing(_) => {
+            Phase::Open { session, .. } if session.close_received().is_some() => {
+                // The close frames are exchanged but the server keeps TCP open: close it
+                // ourselves, still clean.
+                self.stream_ended(ctx, Ending::TimedOut)
+            }
+            Phase::Open { session, .. } if session.close_sent() => {
                 // The server never answered our close frame.
-                self.shared.finish(None, CloseEvent::abnormal())
+                self.stream_ended(ctx, Ending::TimedOut)
             }
-            Phase::Open(ws) => self.keepalive(ws),
-            Phase::Draining(_) | Phase::Done => {}
+            Phase::Open { .. } => self.keepalive(ctx),
+            Phase::Done => {}
         }
     }
 
     /// The keepalive's deadline in the open phase: ping after `interval` of silence; fail if
     /// nothing arrives within `timeout` of the ping. (The deadline is not moved on every read:
     /// it is checked against `last_heard` when it comes.)
-    fn keepalive(&mut self, mut ws: WebSocket<Counted>) {
+    fn keepalive(&mut self, ctx: &Ctx<'_>) {
         let Some((interval, timeout)) = self.options.builder.keepalive else {
-            self.phase = Phase::Open(ws);
             return;
         };
         let now = Instant::now();
         match self.ping_sent {
             Some(sent) if self.last_heard < sent => {
-                let cause = FailureCause::Io(IoFailure::new(
-                    io::ErrorKind::TimedOut,
-                    format!("no answer to a keepalive ping within {timeout:?}"),
-                ));
-                self.shared.finish(Some(cause), CloseEvent::abnormal());
-                return;
+                let why = format!("no answer to a keepalive ping within {timeout:?}");
+                let cause = FailureCause::Io(IoFailure::new(io::ErrorKind::TimedOut, why));
+                self.fail(ctx, cause);
             }
-            _ if now < self.last_heard + interval => {
+            _ if self.last_heard.checked_add(interval).is_some_and(|at| now < at) => {
                 self.ping_sent = None;
-                self.deadline = Some(self.last_heard + interval);
+                self.deadline = self.last_heard.checked_add(interval);
             }
             _ => {
-                let result = ws.write(WsMessage::Ping(Vec::new().into()));
-                self.account(&mut ws);
-                match result {
-                    Ok(()) => {}
-                    Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(error) => {
-                        self.read_failed(ws, Stage::Open, error);
-                        return;
+                if let Phase::Open { session, .. } = &mut self.phase {
+                    if session.send_ping(&[], self.outgoing.buffer()) {
+                        self.outgoing.queued(None);
                     }
                 }
-                self.flush(&mut ws);
                 self.ping_sent = Some(now);
-                self.deadline = Some(now + timeout);
+                self.deadline = now.checked_add(timeout);
+                self.flush(ctx);
             }
         }
-        self.phase = Phase::Open(ws);
+    }
+
+    /// Queues `event` for the application (unless its handle was dropped).
+    fn queue(&mut self, event: Event) {
+        if !self.handle_dropped {
+            self.incoming.push(event);
+            self.wakes.events = true;
+        }
     }
 }
 
-/// The size of a masked client frame's header for a payload of `len` bytes.
-fn frame_header_len(len: usize) -> usize {
-    let extended = match len {
-        0..=125 => 0,
-        126..=65535 => 2,
-        _ => 8,
-    };
-    2 + extended + 4
+/// What [`Connection::decode`] stopped at.
+enum Decoded {
+    /// The session needs more bytes.
+    NeedBytes,
+    /// The application's queue is full: stop reading.
+    QueueFull,
+    /// The server broke the protocol.
+    Violated(Violation),
+    /// The connection is not open (any more).
+    NotOpen,
 }
 
-#[cfg(test)]
-mod tests {
-    use std::net::TcpListener;
-    use std::sync::mpsc;
-    use std::time::Duration;
-
-    use mio::{Events, Poll};
-
-    use super::*;
-
-    /// Opens a connection to a server that completes the handshake and hangs up when told,
-    /// driving it with a poller of its own (not the I/O thread), so nothing reads the hang-up.
-    fn open_to_a_vanishing_server(poll: &mut Poll) -> (Connection, mpsc::Sender<()>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("ws://{}/", listener.local_addr().unwrap());
-        let (hang_up, told) = mpsc::channel();
-        std::thread::spawn(move || {
-            let (stream, _) = listener.accept().unwrap();
-            let ws = tungstenite::accept(stream).unwrap();
-            let _ = told.recv_timeout(Duration::from_secs(10));
-            drop(ws);
-        });
-        let options = ConnectOptions {
-            url: WebSocketUrl::parse(&url).unwrap(),
-            builder: WebSocketBuilder::new(url.clone()),
-        };
-        let mut conn = Connection::new(Arc::new(Shared::new(url)), options, Token(0));
-        assert_eq!(conn.start(poll.registry()), Next::Wait);
-        let mut events = Events::with_capacity(8);
-        for _ in 0..100 {
-            match conn.shared.state() {
-                ReadyState::Open => return (conn, hang_up),
-                ReadyState::Connecting => {}
-                state => panic!("the connection ended while opening: {state:?}"),
-            }
-            poll.poll(&mut events, Some(Duration::from_secs(5))).unwrap();
-            conn.ready(poll.registry(), false);
-        }
-        panic!("the connection did not open");
-    }
-
-    #[test]
-    fn a_send_that_finds_the_connection_broken_ends_it_with_1006() {
-        let mut poll = Poll::new().unwrap();
-        let (mut conn, hang_up) = open_to_a_vanishing_server(&mut poll);
-        hang_up.send(()).unwrap();
-        // The first writes reach the kernel; once the server's RST is back, a write fails.
-        let ended = (0..100_000)
-            .map(|_| conn.send_now(Message::Binary(vec![0; 1024])))
-            .find(|sent| !matches!(sent, Ok(false)));
-        assert_eq!(ended.map(|sent| sent.is_ok()), Some(true), "no write failed");
-        assert!(conn.is_done());
-        assert_eq!(conn.shared.state(), ReadyState::Closed);
-        assert!(conn.shared.events.is_closed());
-        // In any other phase the message is handed back, untouched.
-        assert!(matches!(
-            conn.send_now(Message::Text("late".into())),
-            Err(Message::Text(text)) if text == "late"
-        ));
-    }
+/// What [`Connection::read_more`] got.
+enum ReadMore {
+    /// Bytes; `drained` when the kernel's queue is surely empty now.
+    Got { drained: bool },
+    WouldBlock,
+    /// The server closed its side.
+    Ended,
+    Failed(io::Error),
 }

@@ -1,7 +1,8 @@
 //! The client side of the opening handshake (native), checked the way Chromium checks it:
 //! status 101 (HTTP/1.1 or, as Chromium allows, HTTP/1.0), `Upgrade: websocket`, an `upgrade`
-//! token in `Connection`, the right `Sec-WebSocket-Accept`, no extension we did not offer,
-//! and a subprotocol if and only if we asked for some, and then one we asked for.
+//! token in `Connection`, the right `Sec-WebSocket-Accept`, the extensions answer as
+//! permessage-deflate's negotiation checks it, and a subprotocol if and only if we asked for
+//! some, and then one we asked for.
 
 use std::io::{self, Read, Write};
 
@@ -9,6 +10,7 @@ use tungstenite::handshake::client::generate_key;
 use tungstenite::handshake::derive_accept_key;
 
 use super::tls;
+use super::wire::extension::{self, Negotiated};
 use crate::rules::url::WebSocketUrl;
 use crate::socket::WebSocketBuilder;
 use crate::{FailureCause, IoFailure};
@@ -24,6 +26,8 @@ pub(crate) struct ClientHandshake {
     response: Vec<u8>,
     accept: String,
     protocols: Vec<String>,
+    /// permessage-deflate was offered.
+    offered_deflate: bool,
 }
 
 /// The handshake's outcome once the server's answer is complete and valid.
@@ -32,6 +36,9 @@ pub(crate) struct Accepted {
     pub(crate) protocol: String,
     /// Bytes the server sent after its answer: the first frames.
     pub(crate) tail: Vec<u8>,
+    /// The extensions the server accepted (permessage-deflate's parameters, and what
+    /// `extensions()` reports).
+    pub(crate) negotiated: Negotiated,
 }
 
 impl ClientHandshake {
@@ -58,6 +65,9 @@ impl ClientHandshake {
         if !options.protocols.is_empty() {
             header("Sec-WebSocket-Protocol", &options.protocols.join(", "));
         }
+        if options.permessage_deflate {
+            header("Sec-WebSocket-Extensions", extension::OFFER);
+        }
         if let Some(origin) = &options.origin {
             header("Origin", origin);
         }
@@ -71,6 +81,7 @@ impl ClientHandshake {
             response: Vec::new(),
             accept: derive_accept_key(key.as_bytes()),
             protocols: options.protocols.clone(),
+            offered_deflate: options.permessage_deflate,
         }
     }
 
@@ -152,19 +163,18 @@ impl ClientHandshake {
         if accept != [self.accept.as_str()] {
             return reject(format!("wrong 'Sec-WebSocket-Accept' {accept:?}"));
         }
-        let extensions: Vec<String> = values("Sec-WebSocket-Extensions")
-            .into_iter()
-            .filter(|e| !e.is_empty())
-            .collect();
-        if !extensions.is_empty() {
-            return reject(format!(
-                "the server accepted extensions that were not offered: {extensions:?}"
-            ));
-        }
+        let extension_lines = response
+            .headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("Sec-WebSocket-Extensions"))
+            .map(|h| h.value);
+        let negotiated = extension::negotiate(extension_lines, self.offered_deflate)
+            .map_err(|why| FailureCause::Handshake(why.to_string()))?;
         let protocol = self.check_protocol(values("Sec-WebSocket-Protocol"))?;
         Ok(Accepted {
             protocol,
             tail: self.response.split_off(end),
+            negotiated,
         })
     }
 

@@ -1,45 +1,64 @@
-//! The native backend: the browser's WebSocket semantics over tungstenite, driven by one
-//! shared, event-driven I/O thread (see [`reactor`]).
+//! The native backend: the browser's WebSocket semantics over tungstenite's frame layer,
+//! driven by the callers' own threads and one reactor (see [`reactor`]).
+//!
+//! - [`connection`]: one connection's life, owned by whoever holds its lock ([`shared`]);
+//! - [`wire`]: the WebSocket message layer (frames, UTF-8, limits, the closing handshake's
+//!   decisions, permessage-deflate), sans I/O;
+//! - [`handshake`], [`tls`], [`transport`]: the opening handshake and the byte stream;
+//! - [`incoming`], [`outgoing`]: the events for the application and the bytes for the server;
+//! - [`reactor`], [`resolver`], [`block_on`]: waiting for readiness and deadlines, host-name
+//!   lookups, and a `block_on` that waits in the reactor itself.
 
+pub(crate) mod block_on;
 mod connection;
 mod handshake;
-mod outcome;
+mod incoming;
+mod outgoing;
 mod reactor;
+mod resolver;
 mod shared;
 mod tls;
 mod transport;
+pub(crate) mod wire;
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures::Stream;
+use futures::{Sink, Stream};
 use tungstenite::http::{HeaderName, HeaderValue};
 
-use self::connection::ConnectOptions;
-use self::reactor::Reactor;
-use self::shared::{SendNow, Shared};
-use crate::error::Error;
+use self::connection::{ConnectOptions, Connection};
+use self::reactor::{Ctx, Reactor};
+use self::shared::Shared;
+use crate::error::{Error, IoFailure};
 use crate::event::{Event, Message, ReadyState};
 use crate::rules::close::{close_frame_code, validate_close};
 use crate::rules::protocols::validate_protocols;
 use crate::rules::url::WebSocketUrl;
 use crate::socket::{Socket, WebSocketBuilder};
 
-/// The native WebSocket, on tungstenite.
+/// The native WebSocket.
 ///
-/// All native sockets of a process share one I/O thread, started on first use, which wakes
-/// only when a socket is ready, the application sends or closes, or a timeout is due. A send
-/// with nothing queued ahead of it is written at once on the caller's thread; sends made while
-/// others are queued, or while received events wait to be read, go out in one batch (one
-/// wake-up of the I/O thread, one write).
+/// The calling thread does the socket's work when it sends, closes or polls for events: a send
+/// is written at once when nothing waits ahead of it, and a poll reads what has arrived. One
+/// reactor for the whole process waits for readiness and deadlines, and moves a socket on
+/// while its application is busy elsewhere (reading up to [`max_queued_incoming`] of
+/// messages, answering pings, flushing what the kernel could not take at once, the connect,
+/// close and keepalive timeouts), so a socket behaves as in a browser whoever polls it, and
+/// 1,000 sockets need no thread of their own. [`crate::block_on`] waits in the reactor
+/// itself, saving the hand-off to the reactor's thread.
 ///
 /// Dropping an open socket sends close code 1001 (going away) and lets the closing handshake
 /// run for at most the close timeout; dropping a connecting socket abandons the attempt.
 /// Either way the connection's memory is freed when it ends. No events are delivered after
 /// the drop.
+///
+/// [`max_queued_incoming`]: WebSocketBuilder::max_queued_incoming
 pub struct NativeWebSocket {
     shared: Arc<Shared>,
+    reactor: &'static Reactor,
+    send_high_water_mark: u64,
 }
 
 impl std::fmt::Debug for NativeWebSocket {
@@ -52,49 +71,39 @@ impl std::fmt::Debug for NativeWebSocket {
 }
 
 impl NativeWebSocket {
-    fn enqueue(&self, message: Message) -> Result<(), Error> {
+    /// Runs `step` on the connection on this thread (a panic in it fails this connection only,
+    /// and the step is then not done: `None`).
+    fn step<R>(&self, step: impl FnOnce(&mut Connection, &Ctx<'_>) -> R) -> Option<R> {
+        self.reactor.run_step(&self.shared, false, step)
+    }
+
+    fn send_message(&self, message: Message) -> Result<(), Error> {
         match self.shared.ready_state() {
             ReadyState::Connecting => Err(Error::StillConnecting),
             ReadyState::Open => {
-                self.shared.add_buffered(message.len());
-                let notify = {
-                    let mut outbox = self.shared.outbox();
-                    // A lone send (nothing queued ahead of it, every event taken: a request, a
-                    // round trip) is written on this thread and costs no wake-up of the I/O
-                    // thread. Sends behind others, or from an application with events still to
-                    // read (a stream), queue up and go out together in one write.
-                    let message = if outbox.is_idle() && self.shared.events.is_empty() {
-                        match self.shared.send_now(message) {
-                            SendNow::Written => return Ok(()),
-                            SendNow::Ended => None,
-                            SendNow::Declined(message) => Some(message),
-                        }
-                    } else {
-                        Some(message)
-                    };
-                    outbox.messages.extend(message);
-                    !std::mem::replace(&mut outbox.notified, true)
-                };
-                if notify {
-                    Reactor::get().notify(self.shared.clone());
-                }
+                self.step(|conn, ctx| conn.send(ctx, message));
                 Ok(())
             }
             ReadyState::Closing | ReadyState::Closed => {
+                // Nothing is sent, but the bytes count, as in browsers.
                 self.shared.add_buffered(message.len());
                 Ok(())
             }
         }
     }
 
-    fn command(&self, record: impl FnOnce(&mut shared::Outbox)) {
-        let notify = {
-            let mut outbox = self.shared.outbox();
-            record(&mut outbox);
-            !std::mem::replace(&mut outbox.notified, true)
-        };
-        if notify {
-            Reactor::get().notify(self.shared.clone());
+    /// `Ready` once `buffered_amount()` is at most `mark`, else `Pending` until it falls
+    /// there (or the connection ends).
+    fn poll_buffered_at_most(&self, mark: u64, cx: &mut Context<'_>) -> Poll<()> {
+        if self.shared.buffered_amount() <= mark || self.shared.ready_state() == ReadyState::Closed {
+            return Poll::Ready(());
+        }
+        self.shared.drain_waker.register(cx.waker());
+        let done = self.step(|conn, _| conn.is_done()).unwrap_or(true);
+        if self.shared.buffered_amount() <= mark || done {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
         }
     }
 }
@@ -118,10 +127,18 @@ impl Socket for NativeWebSocket {
         for (name, value) in &builder.headers {
             check_header(name, value)?;
         }
-        let shared = Arc::new(Shared::new(url.as_str().to_string()));
-        let options = ConnectOptions { url, builder };
-        Reactor::get().open(shared.clone(), options);
-        Ok(Self { shared })
+        let reactor = Reactor::get().map_err(|e| Error::Unavailable(IoFailure::from(&e)))?;
+        let send_high_water_mark = builder.send_high_water_mark;
+        let href = url.as_str().to_string();
+        let shared = Arc::new(Shared::new(href, Connection::new(ConnectOptions { url, builder })));
+        reactor.insert(&shared);
+        let socket = Self {
+            shared,
+            reactor,
+            send_high_water_mark,
+        };
+        socket.step(Connection::start);
+        Ok(socket)
     }
 
     fn url(&self) -> &str {
@@ -141,15 +158,15 @@ impl Socket for NativeWebSocket {
     }
 
     fn extensions(&self) -> String {
-        String::new()
+        self.shared.extensions.get().cloned().unwrap_or_default()
     }
 
     fn send_text(&self, text: impl Into<String>) -> Result<(), Error> {
-        self.enqueue(Message::Text(text.into()))
+        self.send_message(Message::Text(text.into()))
     }
 
-    fn send_binary(&self, data: impl Into<Vec<u8>>) -> Result<(), Error> {
-        self.enqueue(Message::Binary(data.into()))
+    fn send_binary(&self, data: impl Into<bytes::Bytes>) -> Result<(), Error> {
+        self.send_message(Message::Binary(data.into()))
     }
 
     fn close(&self, code: Option<u16>, reason: Option<&str>) -> Result<(), Error> {
@@ -158,24 +175,32 @@ impl Socket for NativeWebSocket {
         if matches!(ready_state, ReadyState::Closing | ReadyState::Closed) {
             return Ok(());
         }
-        let abandon = self.shared.close_called(ready_state);
-        // The connection itself may be further on (open, or already closed by the server).
-        let started = self.shared.transition(ReadyState::Open, ReadyState::Closing)
-            || self
-                .shared
-                .transition(ReadyState::Connecting, ReadyState::Closing);
-        if abandon {
-            self.command(|outbox| outbox.abandon = true);
-        } else if started {
+        self.shared.close_called.store(true, std::sync::atomic::Ordering::Release);
+        if ready_state == ReadyState::Connecting {
+            self.step(Connection::abandon);
+        } else {
             let frame_code = close_frame_code(code, reason);
-            let reason = reason.unwrap_or_default().to_string();
-            self.command(|outbox| outbox.close = Some((frame_code, reason)));
+            let reason = reason.unwrap_or_default();
+            self.step(|conn, ctx| conn.close(ctx, frame_code, reason));
         }
         Ok(())
     }
 
     fn poll_event(&self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        self.shared.poll_event(cx)
+        // A step that panicked failed the connection and queued its events: take them.
+        loop {
+            if let Some(poll) = self.step(|conn, ctx| conn.poll_event(ctx, cx)) {
+                return poll;
+            }
+        }
+    }
+
+    fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.poll_buffered_at_most(self.send_high_water_mark, cx)
+    }
+
+    fn poll_drained(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.poll_buffered_at_most(0, cx)
     }
 }
 
@@ -183,73 +208,33 @@ impl Stream for NativeWebSocket {
     type Item = Event;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        self.shared.poll_event(cx)
+        self.poll_event(cx)
+    }
+}
+
+impl Sink<Message> for NativeWebSocket {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        crate::socket::sink_poll_ready(&*self, cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+        self.send(message)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        crate::socket::sink_poll_flush(&*self, cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        crate::socket::sink_poll_close(&*self, cx)
     }
 }
 
 impl Drop for NativeWebSocket {
     fn drop(&mut self) {
-        if !self.shared.events.is_closed() {
-            self.command(|outbox| outbox.dropped = true);
-        }
-    }
-}
-
-/// Feeds `data` to the native client as if a server sent it: first as the answer to the
-/// opening handshake (sent with the RFC 6455 sample key, `dGhlIHNhbXBsZSBub25jZQ==`, whose
-/// accept value is `s3pPLMBiTxaQ9kYGzzhZRbK+xOo=`, with the subprotocol `chat` requested),
-/// then, if that is accepted, the rest as frames, through the same decisions the I/O loop
-/// makes. For the fuzz targets (`--cfg fuzzing`); any panic is a bug.
-#[cfg(fuzzing)]
-pub fn fuzz_server_bytes(data: &[u8]) {
-    use std::io::{self, Read, Write};
-    use tungstenite::protocol::Role;
-
-    /// Plays `data` back as the server's bytes and swallows what the client writes.
-    struct Replay<'a>(&'a [u8]);
-    impl Read for Replay<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            self.0.read(buf)
-        }
-    }
-    impl Write for Replay<'_> {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    const URL: &str = "ws://fuzz.invalid/chat";
-    let url = WebSocketUrl::parse(URL).expect("a valid URL");
-    let builder = WebSocketBuilder::new(URL).protocols(["chat"]);
-    let mut handshake =
-        handshake::ClientHandshake::with_key(&url, &builder, "dGhlIHNhbXBsZSBub25jZQ==".into());
-    let mut replay = Replay(data);
-    let Ok(Some(accepted)) = handshake.advance(&mut replay) else {
-        return;
-    };
-    let config = outcome::websocket_config(Some(1 << 16));
-    let mut ws =
-        tungstenite::WebSocket::from_partially_read(replay, accepted.tail, Role::Client, Some(config));
-    loop {
-        match ws.read() {
-            // The fuzzed client never starts closing, so a close frame is never an answer.
-            Ok(tungstenite::Message::Close(frame)) => match outcome::close_event(frame, false) {
-                Ok(event) => assert!(event.was_clean),
-                Err(error) => {
-                    assert!(!outcome::failure(error).event.was_clean);
-                    return;
-                }
-            },
-            Ok(_) => {}
-            Err(error) => {
-                let failure = outcome::failure(error);
-                assert!(!failure.event.was_clean && matches!(failure.event.code, 1006 | 1009));
-                return;
-            }
-        }
+        self.step(Connection::dropped);
     }
 }
 

@@ -1,231 +1,362 @@
-//! The native I/O thread: one thread, started on first use, drives every native socket of the
-//! process. It sleeps in `epoll` (through mio) until a socket is ready, the application sends
-//! or closes (a mio `Waker`), or a connection's deadline comes; it never polls on a timer.
+//! The native reactor: one `epoll` instance (through mio) for every native socket of the
+//! process, its timers, and the thread that drives them.
+//!
+//! The reactor only waits: for a socket to be ready, for a connection's deadline, or for a
+//! socket to ask for a turn. Whoever holds the driver lock drives it ([`Reactor::react`]): the
+//! reactor's own thread (`twinsock-io`), or a thread blocked in [`crate::block_on`], which
+//! then waits for its own I/O without a hand-off to another thread. Each ready socket gets a
+//! step: its connection is locked and moved on (see `Connection`); the application's own calls
+//! lock the same connection and do their reading and writing themselves, so the reactor's
+//! steps matter only for what nobody else is doing: reading while the application is busy
+//! elsewhere, flushing what the kernel could not take at once, and the timeouts.
+//!
+//! A panic in one connection's step fails that connection only (an error event whose cause says
+//! so, then close 1006); the reactor and every other socket go on.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::Instant;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
 
-use mio::{Events, Poll, Token, Waker};
+use mio::{Events, Poll, Registry, Token, Waker};
 
-use super::connection::{ConnectOptions, Connection, Next};
+use super::connection::Connection;
 use super::shared::Shared;
 
+/// The token of the reactor's own waker.
 const WAKER: Token = Token(usize::MAX);
 
-/// The handle the sockets use to reach the I/O thread.
+/// The process's reactor: the poller's registry and waker, the sockets by token, the timers,
+/// and the driver lock.
 pub(crate) struct Reactor {
+    registry: Registry,
     waker: Waker,
-    inbox: Mutex<Inbox>,
+    /// The driver: whoever holds it waits in the poller.
+    driver: Mutex<Driver>,
+    /// Live sockets by token, with the generation that tells a reused slot from the old one.
+    sockets: Mutex<Slab>,
+    /// `(deadline, token, generation)`, soonest first; an entry whose connection's deadline
+    /// moved is stale and skipped when it comes.
+    timers: Mutex<BinaryHeap<Reverse<(Instant, usize, u64)>>>,
+    /// Sockets that asked for a step (`Reactor::turn`): the driver gives them one soon.
+    turns: Mutex<Vec<Arc<Shared>>>,
+    /// How many times the driver has waited in the poller (the reactor's own thread takes over
+    /// when it stops moving).
+    ticks: AtomicUsize,
+    /// How many threads are in [`crate::block_on`] (the reactor's own thread then backs off).
+    pub(crate) block_on_count: AtomicUsize,
+    /// The reactor's own thread.
+    thread: OnceLock<Thread>,
 }
 
-/// Work handed to the I/O thread.
+/// What only the driver touches: the poller and its event buffer.
+struct Driver {
+    poll: Poll,
+    events: Events,
+}
+
+/// The live sockets: slot `i` holds token `i`'s socket and the slot's generation.
 #[derive(Default)]
-struct Inbox {
-    new: Vec<(Arc<Shared>, ConnectOptions)>,
-    commands: Vec<Arc<Shared>>,
-    resolved: Vec<(Arc<Shared>, io::Result<Vec<SocketAddr>>)>,
+struct Slab {
+    slots: Vec<(u64, Option<Arc<Shared>>)>,
+    free: Vec<usize>,
 }
 
-impl Inbox {
-    fn is_empty(&self) -> bool {
-        self.new.is_empty() && self.commands.is_empty() && self.resolved.is_empty()
-    }
+/// What a connection's step can ask of the reactor: registering its TCP stream, a deadline, a
+/// host name resolved.
+pub(crate) struct Ctx<'a> {
+    pub(crate) registry: &'a Registry,
+    pub(crate) reactor: &'static Reactor,
+    pub(crate) token: Token,
+    pub(crate) shared: &'a Arc<Shared>,
 }
 
 impl Reactor {
-    /// The process's I/O thread, started on first use.
-    pub(crate) fn get() -> &'static Reactor {
-        static REACTOR: OnceLock<Reactor> = OnceLock::new();
-        REACTOR.get_or_init(|| {
-            let poll = Poll::new().expect("twinsock: cannot create the I/O poller");
-            let waker = Waker::new(poll.registry(), WAKER).expect("twinsock: cannot create the I/O waker");
-            std::thread::Builder::new()
-                .name("twinsock-io".into())
-                .spawn(move || EventLoop::new(poll).run(Reactor::get()))
-                .expect("twinsock: cannot start the I/O thread");
-            Reactor {
-                waker,
-                inbox: Mutex::new(Inbox::default()),
+    /// The process's reactor, started on first use (its poller and thread).
+    ///
+    /// # Errors
+    /// The poller or its waker cannot be made (no file descriptor left), or the thread cannot
+    /// be started; the next call tries again.
+    pub(crate) fn get() -> io::Result<&'static Reactor> {
+        static REACTOR: Mutex<Option<&'static Reactor>> = Mutex::new(None);
+        let mut reactor = REACTOR.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(reactor) = *reactor {
+            return Ok(reactor);
+        }
+        let poll = Poll::new()?;
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        let started: &'static Reactor = Box::leak(Box::new(Reactor {
+            registry: poll.registry().try_clone()?,
+            waker,
+            driver: Mutex::new(Driver {
+                poll,
+                events: Events::with_capacity(1024),
+            }),
+            sockets: Mutex::new(Slab::default()),
+            timers: Mutex::new(BinaryHeap::new()),
+            turns: Mutex::new(Vec::new()),
+            ticks: AtomicUsize::new(0),
+            block_on_count: AtomicUsize::new(0),
+            thread: OnceLock::new(),
+        }));
+        let thread = std::thread::Builder::new()
+            .name("twinsock-io".into())
+            .spawn(move || started.run())?;
+        let _ = started.thread.set(thread.thread().clone());
+        *reactor = Some(started);
+        Ok(started)
+    }
+
+    /// Takes a slot for `shared` and records its token and generation in it.
+    pub(crate) fn insert(&'static self, shared: &Arc<Shared>) {
+        let mut sockets = lock(&self.sockets);
+        let slot = match sockets.free.pop() {
+            Some(slot) => slot,
+            None => {
+                sockets.slots.push((0, None));
+                sockets.slots.len() - 1
             }
-        })
-    }
-
-    fn post(&self, add: impl FnOnce(&mut Inbox)) {
-        let was_empty = {
-            let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
-            let was_empty = inbox.is_empty();
-            add(&mut inbox);
-            was_empty
         };
-        // One wake-up per batch: the loop takes the whole inbox each time it wakes.
-        if was_empty {
-            let _ = self.waker.wake();
+        let entry = &mut sockets.slots[slot];
+        entry.0 += 1;
+        entry.1 = Some(shared.clone());
+        shared.set_slot(Token(slot), entry.0);
+    }
+
+    /// The socket in `token`'s slot, if it is still live.
+    fn socket(&self, token: Token) -> Option<(u64, Arc<Shared>)> {
+        let sockets = lock(&self.sockets);
+        let (generation, shared) = sockets.slots.get(token.0)?;
+        Some((*generation, shared.clone()?))
+    }
+
+    /// Frees `token`'s slot (its connection is done).
+    fn remove(&self, token: Token, generation: u64) {
+        let mut sockets = lock(&self.sockets);
+        if let Some(entry) = sockets.slots.get_mut(token.0).filter(|entry| entry.0 == generation) {
+            entry.1 = None;
+            sockets.free.push(token.0);
         }
     }
 
-    /// Hands a new socket to the I/O thread.
-    pub(crate) fn open(&self, shared: Arc<Shared>, options: ConnectOptions) {
-        self.post(|inbox| inbox.new.push((shared, options)));
-    }
-
-    /// Tells the I/O thread that `shared`'s outbox has something (call once per batch: see
-    /// `Outbox::notified`).
-    pub(crate) fn notify(&self, shared: Arc<Shared>) {
-        self.post(|inbox| inbox.commands.push(shared));
-    }
-
-    fn take_inbox(&self) -> Inbox {
-        std::mem::take(&mut *self.inbox.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
-
-/// The I/O thread's own state.
-struct EventLoop {
-    poll: Poll,
-    connections: Vec<Option<Arc<Mutex<Connection>>>>,
-    free: Vec<usize>,
-    timers: BinaryHeap<Reverse<(Instant, usize)>>,
-    again: Vec<usize>,
-}
-
-impl EventLoop {
-    fn new(poll: Poll) -> Self {
-        Self {
-            poll,
-            connections: Vec::new(),
-            free: Vec::new(),
-            timers: BinaryHeap::new(),
-            again: Vec::new(),
+    /// Records the new deadline of the socket in `token`'s slot (of `generation`); wakes the
+    /// driver when it is sooner than any before.
+    fn schedule(&self, token: Token, generation: u64, at: Instant) {
+        let sooner = {
+            let mut timers = lock(&self.timers);
+            let sooner = timers.peek().is_none_or(|Reverse((first, ..))| at < *first);
+            timers.push(Reverse((at, token.0, generation)));
+            sooner
+        };
+        if sooner {
+            self.notify();
         }
     }
 
-    fn run(mut self, reactor: &Reactor) {
-        let mut events = Events::with_capacity(1024);
+    /// Asks the driver to give `shared` a step soon (from outside a step: a dropped handle, a
+    /// resolved host name).
+    pub(crate) fn turn(&self, shared: Arc<Shared>) {
+        let first = {
+            let mut turns = lock(&self.turns);
+            turns.push(shared);
+            turns.len() == 1
+        };
+        if first {
+            self.notify();
+        }
+    }
+
+    /// Interrupts the driver's wait.
+    pub(crate) fn notify(&self) {
+        let _ = self.waker.wake();
+    }
+
+    /// How many times the poller has been waited in.
+    pub(crate) fn ticks(&self) -> usize {
+        self.ticks.load(Ordering::Acquire)
+    }
+
+    /// The driver lock, if nobody holds it.
+    pub(crate) fn try_drive(&self) -> Option<DriverGuard<'_>> {
+        match self.driver.try_lock() {
+            Ok(driver) => Some(DriverGuard(driver)),
+            Err(TryLockError::Poisoned(e)) => Some(DriverGuard(e.into_inner())),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// Wakes the reactor's own thread from its back-off (a [`crate::block_on`] ended).
+    pub(crate) fn unpark_thread(&self) {
+        if let Some(thread) = self.thread.get() {
+            thread.unpark();
+        }
+    }
+
+    /// The reactor's own thread: drives whenever no [`crate::block_on`] thread does, backing
+    /// off while one does, as `async-io`'s driver thread does: it takes the driver when the
+    /// poller has not been waited in since it last looked, and blocks for it after ten
+    /// back-offs.
+    fn run(&'static self) {
+        let mut last_tick = self.ticks();
+        let mut sleeps = 0usize;
         loop {
-            let timeout = if self.again.is_empty() {
-                self.timers
-                    .peek()
-                    .map(|Reverse((at, _))| at.saturating_duration_since(Instant::now()))
-            } else {
-                Some(std::time::Duration::ZERO)
-            };
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    log::error!("twinsock: the I/O poller failed: {e}");
+            let tick = self.ticks();
+            if tick == last_tick {
+                let driver = if sleeps >= 10 {
+                    Some(DriverGuard(lock(&self.driver)))
+                } else {
+                    self.try_drive()
+                };
+                if let Some(mut driver) = driver {
+                    self.react(&mut driver, None);
+                    last_tick = self.ticks();
+                    sleeps = 0;
                 }
+            } else {
+                last_tick = tick;
+            }
+            if self.block_on_count.load(Ordering::Acquire) > 0 {
+                // Exponential back-off from 50 µs to 10 ms while a blocked thread drives.
+                const BACKOFF_US: [u64; 9] = [50, 75, 100, 250, 500, 750, 1000, 2500, 5000];
+                let wait = BACKOFF_US.get(sleeps).copied().unwrap_or(10_000);
+                std::thread::park_timeout(Duration::from_micros(wait));
+                sleeps += 1;
+            }
+        }
+    }
+
+    /// Waits in the poller (at most `limit`, and no later than the next deadline), then gives
+    /// a step to each ready socket, each socket that asked for one, and each whose deadline
+    /// came.
+    pub(crate) fn react(&'static self, driver: &mut DriverGuard<'_>, limit: Option<Duration>) {
+        let Driver { poll, events } = &mut *driver.0;
+        let now = Instant::now();
+        let next_deadline = lock(&self.timers)
+            .peek()
+            .map(|Reverse((at, ..))| at.saturating_duration_since(now));
+        let has_turns = !lock(&self.turns).is_empty();
+        let timeout = if has_turns {
+            Some(Duration::ZERO)
+        } else {
+            match (limit, next_deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        };
+        self.ticks.fetch_add(1, Ordering::AcqRel);
+        if let Err(e) = poll.poll(events, timeout) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                log::error!("twinsock: the I/O poller failed: {e}");
+            }
+            return;
+        }
+        for event in events.iter() {
+            let token = event.token();
+            if token == WAKER {
                 continue;
             }
-            for slot in std::mem::take(&mut self.again) {
-                self.with(slot, |conn, registry| conn.ready(registry, false));
+            let readiness = Readiness {
+                readable: event.is_readable() || event.is_read_closed() || event.is_error(),
+                writable: event.is_writable() || event.is_write_closed(),
+                peer_done: event.is_read_closed() || event.is_error(),
+            };
+            if let Some((_, shared)) = self.socket(token) {
+                self.run_step(&shared, true, |conn, ctx| conn.ready(ctx, readiness));
             }
-            for event in events.iter() {
-                if event.token() != WAKER {
-                    let trust_short_reads = !(event.is_read_closed() || event.is_error());
-                    self.with(event.token().0, |conn, registry| {
-                        conn.ready(registry, trust_short_reads)
-                    });
-                }
-            }
-            self.take_work(reactor);
-            self.fire_timers();
         }
+        let turns = std::mem::take(&mut *lock(&self.turns));
+        for shared in turns {
+            self.run_step(&shared, true, Connection::turn);
+        }
+        self.fire_timers();
     }
 
-    fn take_work(&mut self, reactor: &Reactor) {
-        let inbox = reactor.take_inbox();
-        for (shared, options) in inbox.new {
-            let slot = self.free.pop().unwrap_or_else(|| {
-                self.connections.push(None);
-                self.connections.len() - 1
-            });
-            shared.slot.store(slot, std::sync::atomic::Ordering::Release);
-            let conn = Connection::new(shared.clone(), options, Token(slot));
-            if let Some(at) = conn.deadline() {
-                self.timers.push(Reverse((at, slot)));
-            }
-            let conn = Arc::new(Mutex::new(conn));
-            shared.attach(&conn);
-            self.connections[slot] = Some(conn);
-            self.with(slot, |conn, registry| conn.start(registry));
-        }
-        for (shared, addresses) in inbox.resolved {
-            if let Some(slot) = self.slot_of(&shared) {
-                self.with(slot, |conn, registry| {
-                    conn.resolved(registry, addresses);
-                    Next::Wait
-                });
-            }
-        }
-        for shared in inbox.commands {
-            if let Some(slot) = self.slot_of(&shared) {
-                self.with(slot, |conn, _| conn.commands());
-            }
-        }
-    }
-
-    /// The live connection slot of `shared`, if it still has one.
-    fn slot_of(&self, shared: &Arc<Shared>) -> Option<usize> {
-        let slot = shared.slot.load(std::sync::atomic::Ordering::Acquire);
-        let conn = self.connections.get(slot)?.as_ref()?;
-        Arc::ptr_eq(&lock(conn).shared, shared).then_some(slot)
-    }
-
-    /// Runs `step` on the connection in `slot`, then acts on what it asks for: resolving,
-    /// another turn, its deadline, or its removal once done.
-    fn with(&mut self, slot: usize, step: impl FnOnce(&mut Connection, &mio::Registry) -> Next) {
-        let Some(Some(cell)) = self.connections.get(slot) else {
-            return;
-        };
-        let cell = cell.clone();
-        let mut conn = lock(&cell);
-        let before = conn.deadline();
-        match step(&mut conn, self.poll.registry()) {
-            Next::Wait => {}
-            Next::Again => self.again.push(slot),
-            Next::Resolve => {
-                let (host, port) = conn.host_port();
-                let shared = conn.shared.clone();
-                std::thread::spawn(move || {
-                    let addresses = (host.as_str(), port).to_socket_addrs().map(Iterator::collect);
-                    Reactor::get().post(|inbox| inbox.resolved.push((shared, addresses)));
-                });
-            }
-        }
-        if conn.is_done() {
-            self.connections[slot] = None;
-            self.free.push(slot);
-            return;
-        }
-        if let Some(at) = conn.deadline().filter(|at| Some(*at) != before) {
-            self.timers.push(Reverse((at, slot)));
-        }
-    }
-
-    fn fire_timers(&mut self) {
+    fn fire_timers(&'static self) {
         let now = Instant::now();
-        while let Some(Reverse((at, slot))) = self.timers.peek().copied() {
-            if at > now {
+        loop {
+            let due = {
+                let mut timers = lock(&self.timers);
+                match timers.peek() {
+                    Some(Reverse((at, ..))) if *at <= now => timers.pop(),
+                    _ => None,
+                }
+            };
+            let Some(Reverse((at, slot, generation))) = due else {
                 break;
-            }
-            self.timers.pop();
-            let due =
-                matches!(self.connections.get(slot), Some(Some(conn)) if lock(conn).deadline() == Some(at));
-            if due {
-                self.with(slot, |conn, _| {
-                    conn.timed_out();
-                    Next::Wait
-                });
+            };
+            match self.socket(Token(slot)) {
+                Some((live, shared)) if live == generation => {
+                    self.run_step(&shared, true, |conn, ctx| conn.deadline_passed(ctx, at));
+                }
+                _ => {}
             }
         }
     }
+
+    /// Runs `step` on `shared`'s connection, locked, from the driver (`in_driver`) or from the
+    /// application's thread, then acts on what it did: a new deadline is scheduled, a finished
+    /// connection is removed, and the application's wakers are woken once the lock is
+    /// released. A panic fails this connection only. Returns the step's result, `None` after a
+    /// panic.
+    pub(crate) fn run_step<R>(
+        &'static self,
+        shared: &Arc<Shared>,
+        in_driver: bool,
+        step: impl FnOnce(&mut Connection, &Ctx<'_>) -> R,
+    ) -> Option<R> {
+        let (token, generation) = shared.slot();
+        let ctx = Ctx {
+            registry: &self.registry,
+            reactor: self,
+            token,
+            shared,
+        };
+        let (result, deadline, done, wake) = {
+            let mut conn = shared.lock();
+            let before = conn.deadline();
+            let result = catch_unwind(AssertUnwindSafe(|| step(&mut conn, &ctx))).ok();
+            if result.is_none() {
+                conn.fail_after_panic(&ctx);
+            }
+            let deadline = conn.deadline().filter(|at| Some(*at) != before);
+            (result, deadline, conn.is_done(), conn.take_wakes())
+        };
+        if let Some(at) = deadline {
+            if in_driver {
+                lock(&self.timers).push(Reverse((at, token.0, generation)));
+            } else {
+                self.schedule(token, generation, at);
+            }
+        }
+        if done {
+            self.remove(token, generation);
+        }
+        shared.wake(wake);
+        result
+    }
+
 }
 
-/// Locks a connection (the I/O thread, or an application thread writing directly); a panic
-/// elsewhere does not poison it for the others.
-pub(crate) fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    conn.lock().unwrap_or_else(|e| e.into_inner())
+/// What the poller said about a socket.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Readiness {
+    /// Data (or the end of stream, or an error) can be read.
+    pub(crate) readable: bool,
+    /// The kernel can take more bytes.
+    pub(crate) writable: bool,
+    /// The peer closed its side, or the socket has an error: a short read may still be
+    /// followed by the end of stream.
+    pub(crate) peer_done: bool,
+}
+
+/// The driver lock, held while waiting in the poller.
+pub(crate) struct DriverGuard<'a>(MutexGuard<'a, Driver>);
+
+/// Locks `mutex`; a panic elsewhere does not poison it for the others.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
