@@ -137,25 +137,23 @@ pub(crate) fn reserved_bit() -> Violation {
 fn check_length_encoding(input: &[u8]) -> Result<(), Violation> {
     let non_minimal = || Violation::protocol("the server sent a payload length not in its shortest form");
     match input {
-        [_, second, rest @ ..] if second & 0x7f == 126 && rest.len() >= 2 => {
-            if u16::from_be_bytes([rest[0], rest[1]]) < 126 {
-                return Err(non_minimal());
-            }
+        [_, second, high, low, ..] if second & 0x7f == 126 && u16::from_be_bytes([*high, *low]) < 126 => {
+            Err(non_minimal())
         }
         [_, second, rest @ ..] if second & 0x7f == 127 && rest.len() >= 8 => {
             let length = u64::from_be_bytes(rest[..8].try_into().expect("eight bytes"));
             if length >> 63 != 0 {
-                return Err(Violation::protocol(
+                Err(Violation::protocol(
                     "the server sent a 64-bit payload length with its top bit set",
-                ));
-            }
-            if length <= u64::from(u16::MAX) {
-                return Err(non_minimal());
+                ))
+            } else if length <= u64::from(u16::MAX) {
+                Err(non_minimal())
+            } else {
+                Ok(())
             }
         }
-        _ => {}
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// A client frame's header: FIN set, RSV1 as given, masked with `key`.

@@ -227,7 +227,7 @@ impl Reader {
                 let len = pending.remaining as usize;
                 let frame = control_frame(pending.head.kind, &input[..len])?;
                 input.advance(len);
-                Ok(Progress::Done(frame))
+                Ok(Progress::Done(Some(frame)))
             }
             Payload::Data { checked } => {
                 let len = pending.remaining as usize;
@@ -266,7 +266,7 @@ impl Reader {
             let text = message.text;
             self.message = None;
             let frame = single_frame(text, input, len)?;
-            return Ok(frame.filter(|_| delivers(stage)));
+            return Ok(delivers(stage).then_some(frame));
         }
         let payload = &input[..len];
         if message.compressed {
@@ -313,7 +313,7 @@ impl Reader {
 }
 
 /// A message of one uncompressed frame, from the first `len` bytes of `input` (consumed).
-fn single_frame(text: bool, input: &mut BytesMut, len: usize) -> Result<Option<Frame>, Violation> {
+fn single_frame(text: bool, input: &mut BytesMut, len: usize) -> Result<Frame, Violation> {
     let frame = if text {
         let text = std::str::from_utf8(&input[..len]).map_err(|_| invalid_text())?;
         let frame = Frame::Text(text.to_owned());
@@ -326,16 +326,17 @@ fn single_frame(text: bool, input: &mut BytesMut, len: usize) -> Result<Option<F
         input.advance(len);
         frame
     };
-    Ok(Some(frame))
+    Ok(frame)
 }
 
 /// A control frame whose payload is in: a ping, a pong, or the server's close frame.
-fn control_frame(kind: Kind, payload: &[u8]) -> Result<Option<Frame>, Violation> {
-    Ok(Some(match kind {
+fn control_frame(kind: Kind, payload: &[u8]) -> Result<Frame, Violation> {
+    Ok(match kind {
         Kind::Ping => Frame::Ping(Bytes::copy_from_slice(payload)),
         Kind::Pong => Frame::Pong,
+        // Only control kinds get here.
         _ => Frame::Close(close::parse_close(payload)?),
-    }))
+    })
 }
 
 /// Whether messages completed in `stage` reach the application (not once our close is out).
