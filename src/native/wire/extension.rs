@@ -3,21 +3,19 @@
 //! `websocket_deflate_parameters.cc`): the offer Chromium sends, the checks it makes on the
 //! server's `Sec-WebSocket-Extensions` answer, and the `extensions` string it then reports.
 //!
-//! How Chromium reads the answer:
-//! - each header line's value is split at commas outside quoted strings, each piece trimmed
-//!   of spaces and tabs, and empty pieces dropped; but a header line whose whole value is empty
-//!   stays one empty value, which the extension parser then refuses;
-//! - each piece is parsed as an extension list (tokens, `;` parameters, `=` values that are
-//!   tokens or non-empty quoted strings of token characters, spaces and tabs allowed around
-//!   the punctuation); a piece that does not parse fails the handshake;
+//! How Chromium reads the answer (checked against Chromium 156):
+//! - each `Sec-WebSocket-Extensions` line's value, trimmed of spaces and tabs, is parsed
+//!   whole as an extension list: tokens, `;` parameters, `=` values that are tokens or
+//!   non-empty quoted strings of token characters, blanks allowed around the punctuation. An
+//!   empty value, a trailing or lone comma, any stray character fails the handshake;
 //! - names are compared as they are written (case-sensitively): only `permessage-deflate` is
-//!   known, and only once;
+//!   known, and only once in all the lines;
 //! - its parameters: `server_no_context_takeover`, `client_no_context_takeover` (no value),
 //!   `server_max_window_bits=N` and `client_max_window_bits=N` with N a decimal from 8 to 15
 //!   without a leading zero or sign (a quoted number counts); each at most once; the client's
 //!   needs a value in an answer;
-//! - `extensions` is the pieces that carried permessage-deflate, as the server wrote them
-//!   (inner spaces and case kept), joined with `", "`.
+//! - `extensions` is the lines' values as the server wrote them (trimmed, inner blanks, quotes
+//!   and case kept), joined with `", "`.
 
 use std::fmt;
 
@@ -107,55 +105,26 @@ pub(crate) fn negotiate<'a>(
     let mut negotiated = Negotiated::default();
     let mut accepted_values: Vec<&str> = Vec::new();
     for line in header_values {
-        for value in split_values(line) {
-            let extensions = parse_list(value)
-                .ok_or_else(|| ExtensionError::Unparsable(String::from_utf8_lossy(value).into_owned()))?;
-            for extension in extensions {
-                if !offered {
-                    return Err(ExtensionError::NotOffered(extension.name.to_owned()));
-                }
-                if extension.name != EXTENSION_NAME {
-                    return Err(ExtensionError::Unsupported(extension.name.to_owned()));
-                }
-                if negotiated.deflate.is_some() {
-                    return Err(ExtensionError::DuplicateExtension);
-                }
-                negotiated.deflate = Some(deflate_params(&extension.params)?);
+        let value = trim_blanks(line);
+        let extensions = parse_list(value)
+            .ok_or_else(|| ExtensionError::Unparsable(String::from_utf8_lossy(value).into_owned()))?;
+        for extension in extensions {
+            if !offered {
+                return Err(ExtensionError::NotOffered(extension.name.to_owned()));
             }
-            // A value that parsed is made of ASCII token characters, punctuation and blanks.
-            accepted_values.push(std::str::from_utf8(value).expect("an extension list is ASCII"));
+            if extension.name != EXTENSION_NAME {
+                return Err(ExtensionError::Unsupported(extension.name.to_owned()));
+            }
+            if negotiated.deflate.is_some() {
+                return Err(ExtensionError::DuplicateExtension);
+            }
+            negotiated.deflate = Some(deflate_params(&extension.params)?);
         }
+        // A value that parsed is made of ASCII token characters, punctuation and blanks.
+        accepted_values.push(std::str::from_utf8(value).expect("an extension list is ASCII"));
     }
     negotiated.extensions = accepted_values.join(", ");
     Ok(negotiated)
-}
-
-/// The values of one header line, as Chromium's header parser sees them (see the module doc).
-fn split_values(line: &[u8]) -> Vec<&[u8]> {
-    let line = trim_blanks(line);
-    if line.is_empty() {
-        return vec![line];
-    }
-    let mut values = Vec::new();
-    let (mut start, mut quoted, mut escaped) = (0, false, false);
-    for (i, &byte) in line.iter().enumerate() {
-        match byte {
-            _ if escaped => escaped = false,
-            b'\\' if quoted => escaped = true,
-            b'"' => quoted = !quoted,
-            b',' if !quoted => {
-                values.push(&line[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    values.push(&line[start..]);
-    values
-        .into_iter()
-        .map(trim_blanks)
-        .filter(|value| !value.is_empty())
-        .collect()
 }
 
 /// `true` for the blanks HTTP allows around values and punctuation: space and tab.
@@ -509,15 +478,30 @@ mod tests {
 
     #[test]
     fn extensions_reports_the_servers_value_as_written() {
+        // Both as Chromium 156 reported them.
         let spaced = "permessage-deflate ;  server_no_context_takeover\t; client_max_window_bits = 10";
         assert_eq!(answer(&[&format!("  {spaced}  ")]).unwrap().extensions, spaced);
-        // Empty pieces between commas are dropped; the pieces are joined with ", ".
-        let negotiated = answer(&[",permessage-deflate;server_no_context_takeover ,, "]).unwrap();
-        assert_eq!(
-            negotiated.extensions,
-            "permessage-deflate;server_no_context_takeover"
-        );
-        // A header of commas only has no value at all.
-        assert_eq!(answer(&[" , "]), Ok(Negotiated::default()));
+        let quoted = "permessage-deflate; server_max_window_bits=\"10\"";
+        assert_eq!(answer(&[quoted]).unwrap().extensions, quoted);
+    }
+
+    #[test]
+    fn stray_commas_fail_the_handshake() {
+        // Chromium 156 fails all of these.
+        for line in [
+            "permessage-deflate,",
+            " , ",
+            ",permessage-deflate",
+            "permessage-deflate,,x",
+        ] {
+            assert!(
+                matches!(answer(&[line]), Err(ExtensionError::Unparsable(_))),
+                "{line}"
+            );
+        }
+        assert!(matches!(
+            answer(&["permessage-deflate", ""]),
+            Err(ExtensionError::Unparsable(_))
+        ));
     }
 }
