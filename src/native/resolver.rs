@@ -60,7 +60,7 @@ pub(crate) fn resolve(host: String, port: u16, answer: Answer) {
     pool.threads += 1;
     let started = std::thread::Builder::new()
         .name("twinsock-dns".into())
-        .spawn(|| serve(resolver()));
+        .spawn(|| serve(self::resolver()));
     if let Err(error) = started {
         pool.threads -= 1;
         if pool.threads == 0 {
