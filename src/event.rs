@@ -1,12 +1,4 @@
-//! The socket's state and events, and the queue that keeps events until the application
-//! polls for them (shared by both backends).
-
-#[cfg(target_arch = "wasm32")]
-use std::cell::{RefCell, RefMut};
-use std::collections::VecDeque;
-#[cfg(not(target_arch = "wasm32"))]
-use std::sync::{Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+//! The socket's state, messages and events.
 
 use crate::error::FailureCause;
 
@@ -76,7 +68,7 @@ pub struct CloseEvent {
 impl CloseEvent {
     /// Close 1006, not clean: the connection failed or died without a closing handshake.
     #[cfg(not(target_arch = "wasm32"))]
-    pub(crate) fn abnormal() -> Self {
+    pub(crate) const fn abnormal() -> Self {
         Self {
             code: 1006,
             reason: String::new(),
@@ -96,80 +88,4 @@ pub enum Event {
     Error(FailureCause),
     /// The connection closed. Always the last event, exactly once.
     Close(CloseEvent),
-}
-
-/// A queue of events with a waker: backends push, the application polls. Once the close event
-/// is pushed nothing more is accepted, and the stream ends after it is delivered.
-///
-/// Natively the backend's thread pushes, so the state is behind a `Mutex`; on wasm32 everything
-/// runs on one thread and a `RefCell` does (no borrow is held across a call out).
-#[derive(Debug, Default)]
-pub(crate) struct EventQueue {
-    #[cfg(not(target_arch = "wasm32"))]
-    inner: Mutex<QueueState>,
-    #[cfg(target_arch = "wasm32")]
-    inner: RefCell<QueueState>,
-}
-
-#[derive(Debug, Default)]
-struct QueueState {
-    events: VecDeque<Event>,
-    waker: Option<Waker>,
-    closed: bool,
-}
-
-impl EventQueue {
-    #[cfg(not(target_arch = "wasm32"))]
-    fn state(&self) -> MutexGuard<'_, QueueState> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    #[cfg(target_arch = "wasm32")]
-    fn state(&self) -> RefMut<'_, QueueState> {
-        self.inner.borrow_mut()
-    }
-
-    /// Queues `event` and wakes the poller; ignored after the close event. Returns `false`
-    /// when it was ignored.
-    pub(crate) fn push(&self, event: Event) -> bool {
-        let waker = {
-            let mut state = self.state();
-            if state.closed {
-                return false;
-            }
-            state.closed = matches!(event, Event::Close(_));
-            state.events.push_back(event);
-            state.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-        true
-    }
-
-    /// `true` once the close event has been queued.
-    #[cfg(not(target_arch = "wasm32"))]
-    pub(crate) fn is_closed(&self) -> bool {
-        self.state().closed
-    }
-
-    /// `true` when no event is waiting to be delivered.
-    #[cfg(not(target_arch = "wasm32"))]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.state().events.is_empty()
-    }
-
-    /// The next event, `Pending` (with the waker kept) when none is queued, `None` after the
-    /// close event was delivered.
-    pub(crate) fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        let mut state = self.state();
-        match state.events.pop_front() {
-            Some(event) => Poll::Ready(Some(event)),
-            None if state.closed => Poll::Ready(None),
-            None => {
-                state.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
-    }
 }

@@ -34,10 +34,10 @@ pub mod fuzzing;
 mod rules;
 mod socket;
 
+pub use bytes::Bytes;
 pub use error::{DomException, Error, FailureCause, IoFailure, ProtocolNameError, UrlError};
 pub use event::{CloseEvent, Event, Message, ReadyState};
 pub use rules::url::WebSocketUrl;
-pub use bytes::Bytes;
 pub use socket::{
     Socket, WebSocketBuilder, DEFAULT_CLOSE_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE,
     DEFAULT_MAX_QUEUED_INCOMING, DEFAULT_SEND_HIGH_WATER_MARK,
@@ -52,6 +52,7 @@ cfg_if::cfg_if! {
     } else {
         mod native;
         pub use native::NativeWebSocket;
+        pub use native::block_on::block_on;
         /// The current target's WebSocket: [`NativeWebSocket`] on native targets.
         pub type WebSocket = NativeWebSocket;
 

@@ -1,17 +1,21 @@
 //! The browser backend: the browser's own `WebSocket` through web-sys.
 
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
-use futures::Stream;
+use bytes::Bytes;
+use futures::{Sink, Stream};
 use js_sys::{Array, ArrayBuffer, Uint8Array};
 use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent as JsCloseEvent, MessageEvent};
 
 use crate::error::{Error, FailureCause};
-use crate::event::{CloseEvent, Event, EventQueue, Message, ReadyState};
+use crate::event::{CloseEvent, Event, Message, ReadyState};
 use crate::rules::close::{close_frame_code, validate_close};
 use crate::rules::protocols::validate_protocols;
 use crate::rules::url::WebSocketUrl;
@@ -30,6 +34,105 @@ pub struct BrowserWebSocket {
     url: String,
     events: Rc<EventQueue>,
     _handlers: Handlers,
+    send_high_water_mark: u64,
+    drain: DrainTimer,
+}
+
+/// A queue of events with a waker: the handlers push, the application polls. Once the close
+/// event is pushed nothing more is accepted, and the stream ends after it is delivered.
+/// (Everything runs on the page's one thread; no borrow is held across a call out.)
+#[derive(Debug, Default)]
+struct EventQueue {
+    state: RefCell<QueueState>,
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    events: VecDeque<Event>,
+    waker: Option<Waker>,
+    closed: bool,
+}
+
+impl EventQueue {
+    /// Queues `event` and wakes the poller; ignored after the close event.
+    fn push(&self, event: Event) {
+        let waker = {
+            let mut state = self.state.borrow_mut();
+            if state.closed {
+                return;
+            }
+            state.closed = matches!(event, Event::Close(_));
+            state.events.push_back(event);
+            state.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// The next event, `Pending` (with the waker kept) when none is queued, `None` after the
+    /// close event was delivered.
+    fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        let mut state = self.state.borrow_mut();
+        match state.events.pop_front() {
+            Some(event) => Poll::Ready(Some(event)),
+            None if state.closed => Poll::Ready(None),
+            None => {
+                state.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `setTimeout` (a window's or a worker's).
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &js_sys::Function, milliseconds: i32) -> i32;
+}
+
+/// The timer that looks at `bufferedAmount` again while a task waits for it to fall (browsers
+/// fire no event when it does): after 1 ms, then twice as long each time up to 16 ms while it
+/// stays high. No timer runs while nobody waits.
+#[derive(Default)]
+struct DrainTimer {
+    /// The waiting task, woken when the timer fires.
+    waker: Rc<RefCell<Option<Waker>>>,
+    /// A timer is set and has not fired yet.
+    armed: Rc<Cell<bool>>,
+    /// The next delay, in milliseconds.
+    delay: Cell<i32>,
+    /// The timer's callback, made once.
+    callback: RefCell<Option<Closure<dyn FnMut()>>>,
+}
+
+impl DrainTimer {
+    /// Keeps `cx`'s waker and sets the timer (unless one is set already).
+    fn wait(&self, cx: &mut Context<'_>) {
+        *self.waker.borrow_mut() = Some(cx.waker().clone());
+        if self.armed.replace(true) {
+            return;
+        }
+        let mut callback = self.callback.borrow_mut();
+        let callback = callback.get_or_insert_with(|| {
+            let (waker, armed) = (self.waker.clone(), self.armed.clone());
+            Closure::new(move || {
+                armed.set(false);
+                if let Some(waker) = waker.borrow_mut().take() {
+                    waker.wake();
+                }
+            })
+        });
+        let delay = self.delay.get().clamp(1, 16);
+        self.delay.set(delay * 2);
+        set_timeout(callback.as_ref().unchecked_ref(), delay);
+    }
+
+    /// The wait is over: the next one starts at 1 ms again.
+    fn reset(&self) {
+        self.delay.set(1);
+    }
 }
 
 /// The JavaScript closures attached to the socket, kept alive as long as it is. All four
@@ -63,7 +166,7 @@ impl Handlers {
                 None => {
                     // binaryType is arraybuffer, so nothing else can arrive.
                     let buffer = data.dyn_into::<ArrayBuffer>().ok()?;
-                    Message::Binary(Uint8Array::new(&buffer).to_vec())
+                    Message::Binary(Uint8Array::new(&buffer).to_vec().into())
                 }
             };
             Some(Event::Message(message))
@@ -103,7 +206,12 @@ fn handler(events: &Rc<EventQueue>, convert: fn(web_sys::Event) -> Option<Event>
 impl BrowserWebSocket {
     /// `new WebSocket(url, protocols)` after the shared checks (the URL parsed by the
     /// browser's own parser, against `base` or the page's base URL).
-    fn connect(url: &str, base: Option<&str>, protocols: &[String]) -> Result<Self, Error> {
+    fn connect(
+        url: &str,
+        base: Option<&str>,
+        protocols: &[String],
+        send_high_water_mark: u64,
+    ) -> Result<Self, Error> {
         let url = WebSocketUrl::parse_with_base(url, base)?;
         validate_protocols(protocols)?;
         let protocols: Array = protocols
@@ -122,19 +230,37 @@ impl BrowserWebSocket {
             socket,
             events,
             _handlers: handlers,
+            send_high_water_mark,
+            drain: DrainTimer::default(),
         })
+    }
+
+    /// `Ready` once `bufferedAmount` is at most `mark` or the socket is closed, else `Pending`
+    /// with the drain timer set.
+    fn poll_buffered_at_most(&self, mark: u64, cx: &mut Context<'_>) -> Poll<()> {
+        if self.buffered_amount() <= mark || self.socket.ready_state() == web_sys::WebSocket::CLOSED {
+            self.drain.reset();
+            return Poll::Ready(());
+        }
+        self.drain.wait(cx);
+        Poll::Pending
     }
 }
 
 impl Socket for BrowserWebSocket {
     fn open_with(builder: WebSocketBuilder) -> Result<Self, Error> {
-        Self::connect(&builder.url, builder.base_url.as_deref(), &builder.protocols)
+        Self::connect(
+            &builder.url,
+            builder.base_url.as_deref(),
+            &builder.protocols,
+            builder.send_high_water_mark,
+        )
     }
 
     // The same as the default (`open_with` of a default builder), without building the
     // builder's native-only options.
     fn open(url: &str) -> Result<Self, Error> {
-        Self::connect(url, None, &[])
+        Self::connect(url, None, &[], crate::DEFAULT_SEND_HIGH_WATER_MARK)
     }
 
     fn url(&self) -> &str {
@@ -166,7 +292,7 @@ impl Socket for BrowserWebSocket {
         Ok(())
     }
 
-    fn send_binary(&self, data: impl Into<Vec<u8>>) -> Result<(), Error> {
+    fn send_binary(&self, data: impl Into<Bytes>) -> Result<(), Error> {
         if self.ready_state() == ReadyState::Connecting {
             return Err(Error::StillConnecting);
         }
@@ -187,6 +313,34 @@ impl Socket for BrowserWebSocket {
 
     fn poll_event(&self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         self.events.poll_next(cx)
+    }
+
+    fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.poll_buffered_at_most(self.send_high_water_mark, cx)
+    }
+
+    fn poll_drained(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.poll_buffered_at_most(0, cx)
+    }
+}
+
+impl Sink<Message> for BrowserWebSocket {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        crate::socket::sink_poll_ready(&*self, cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+        self.send(message)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        crate::socket::sink_poll_flush(&*self, cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        crate::socket::sink_poll_close(&*self, cx)
     }
 }
 

@@ -347,7 +347,7 @@ parity_test!(text_and_binary_keep_their_kind, {
     );
     assert_eq!(
         next(&socket).await,
-        Some(Event::Message(Message::Binary(vec![0, 159, 146, 150])))
+        Some(Event::Message(Message::Binary(vec![0, 159, 146, 150].into())))
     );
     assert_eq!(
         next(&socket).await,
@@ -376,7 +376,7 @@ parity_test!(a_one_mebibyte_message_round_trips, {
     socket.send_binary(payload.clone()).unwrap();
     assert_eq!(
         next(&socket).await,
-        Some(Event::Message(Message::Binary(payload)))
+        Some(Event::Message(Message::Binary(payload.into())))
     );
 });
 

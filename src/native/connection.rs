@@ -137,6 +137,19 @@ impl Connection {
         matches!(self.phase, Phase::Done)
     }
 
+    /// The connection's own state (the application's moves with the events it takes).
+    #[cfg(test)]
+    pub(crate) fn state(&self) -> ReadyState {
+        match &self.phase {
+            Phase::Resolving | Phase::Connecting { .. } | Phase::Handshaking { .. } => ReadyState::Connecting,
+            Phase::Open { session, .. } if session.close_sent() || session.close_received().is_some() => {
+                ReadyState::Closing
+            }
+            Phase::Open { .. } => ReadyState::Open,
+            Phase::Done => ReadyState::Closed,
+        }
+    }
+
     /// The wakers to wake after this step, taken.
     pub(crate) fn take_wakes(&mut self) -> Wakes {
         std::mem::take(&mut self.wakes)
@@ -290,7 +303,10 @@ impl Connection {
             }
             Ok(_) => self.fail(
                 ctx,
-                FailureCause::Resolve(IoFailure::new(io::ErrorKind::NotFound, "the name has no addresses")),
+                FailureCause::Resolve(IoFailure::new(
+                    io::ErrorKind::NotFound,
+                    "the name has no addresses",
+                )),
             ),
             Err(e) => self.fail(ctx, FailureCause::Resolve(IoFailure::from(&e))),
         }
@@ -302,9 +318,9 @@ impl Connection {
         while let Some(address) = remaining.pop() {
             match TcpStream::connect(address) {
                 Ok(mut tcp) => {
-                    if let Err(e) = ctx
-                        .registry
-                        .register(&mut tcp, ctx.token, Interest::READABLE | Interest::WRITABLE)
+                    if let Err(e) =
+                        ctx.registry
+                            .register(&mut tcp, ctx.token, Interest::READABLE | Interest::WRITABLE)
                     {
                         last_error = Some(e);
                         continue;
@@ -338,16 +354,6 @@ impl Connection {
                 }
             }
             phase => self.phase = phase,
-        }
-    }
-
-    /// A step asked for from outside (a dropped handle, a new deadline): flush, and read what
-    /// waits.
-    pub(crate) fn turn(&mut self, ctx: &Ctx<'_>) {
-        self.maybe_panic();
-        if matches!(self.phase, Phase::Open { .. }) {
-            self.flush(ctx);
-            self.pump(ctx, false);
         }
     }
 
@@ -491,7 +497,11 @@ impl Connection {
         let Phase::Open { stream, .. } = &mut self.phase else {
             return ReadMore::WouldBlock;
         };
-        let chunk = if self.read_large { READ_CHUNK_LARGE } else { READ_CHUNK };
+        let chunk = if self.read_large {
+            READ_CHUNK_LARGE
+        } else {
+            READ_CHUNK
+        };
         let start = self.read_buf.len();
         self.read_buf.resize(start + chunk, 0);
         let read = loop {
@@ -619,7 +629,8 @@ impl Connection {
             return;
         }
         self.incoming.discard_open_and_messages();
-        let cause = FailureCause::Internal("a panic while driving this connection; it alone was closed".into());
+        let cause =
+            FailureCause::Internal("a panic while driving this connection; it alone was closed".into());
         self.finish(ctx, Some(cause), CloseEvent::abnormal());
     }
 
@@ -703,7 +714,9 @@ enum Decoded {
 /// What [`Connection::read_more`] got.
 enum ReadMore {
     /// Bytes; `drained` when the kernel's queue is surely empty now.
-    Got { drained: bool },
+    Got {
+        drained: bool,
+    },
     WouldBlock,
     /// The server closed its side.
     Ended,

@@ -61,7 +61,8 @@ impl Incoming {
     /// Drops the queued messages and the open event (the application abandoned the socket while
     /// it still saw it connecting, or dropped its handle).
     pub(crate) fn discard_open_and_messages(&mut self) {
-        self.events.retain(|event| !matches!(event, Event::Open | Event::Message(_)));
+        self.events
+            .retain(|event| !matches!(event, Event::Open | Event::Message(_)));
         self.bytes = 0;
     }
 

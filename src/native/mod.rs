@@ -130,7 +130,10 @@ impl Socket for NativeWebSocket {
         let reactor = Reactor::get().map_err(|e| Error::Unavailable(IoFailure::from(&e)))?;
         let send_high_water_mark = builder.send_high_water_mark;
         let href = url.as_str().to_string();
-        let shared = Arc::new(Shared::new(href, Connection::new(ConnectOptions { url, builder })));
+        let shared = Arc::new(Shared::new(
+            href,
+            Connection::new(ConnectOptions { url, builder }),
+        ));
         reactor.insert(&shared);
         let socket = Self {
             shared,
@@ -175,7 +178,9 @@ impl Socket for NativeWebSocket {
         if matches!(ready_state, ReadyState::Closing | ReadyState::Closed) {
             return Ok(());
         }
-        self.shared.close_called.store(true, std::sync::atomic::Ordering::Release);
+        self.shared
+            .close_called
+            .store(true, std::sync::atomic::Ordering::Release);
         if ready_state == ReadyState::Connecting {
             self.step(Connection::abandon);
         } else {
@@ -329,7 +334,7 @@ mod tests {
     /// Waits (bounded) until the connection itself reaches `state`, without taking events.
     fn wait_for_connection_state(socket: &NativeWebSocket, state: ReadyState) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while socket.shared.state() != state {
+        while socket.shared.lock().state() != state {
             assert!(
                 Instant::now() < deadline,
                 "the connection never reached {state:?}"
@@ -422,12 +427,12 @@ mod tests {
         let payload = "x".repeat(1024);
         let deadline = Instant::now() + Duration::from_secs(10);
         for _ in 0..1_000_000 {
-            if socket.shared.state() == ReadyState::Closed || Instant::now() > deadline {
+            if socket.shared.lock().state() == ReadyState::Closed || Instant::now() > deadline {
                 break;
             }
             socket.send_text(payload.as_str()).unwrap();
         }
-        assert_eq!(socket.shared.state(), ReadyState::Closed);
+        assert_eq!(socket.shared.lock().state(), ReadyState::Closed);
         let events: Vec<Event> =
             std::iter::from_fn(|| futures::executor::block_on(socket.next_event())).collect();
         let closes: Vec<&CloseEvent> = events

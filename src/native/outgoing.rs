@@ -118,8 +118,15 @@ mod tests {
         out.queued(None);
         out.buffer().extend_from_slice(b"hhDATA22");
         out.queued(Some(6));
-        let mut sink = Tight { room: 6, got: Vec::new() };
-        assert_eq!(out.flush(&mut sink).unwrap(), 0, "the first message is one byte short");
+        let mut sink = Tight {
+            room: 6,
+            got: Vec::new(),
+        };
+        assert_eq!(
+            out.flush(&mut sink).unwrap(),
+            0,
+            "the first message is one byte short"
+        );
         sink.room = 1;
         assert_eq!(out.flush(&mut sink).unwrap(), 5);
         sink.room = 4;

@@ -1,8 +1,7 @@
 //! The native reactor: one `epoll` instance (through mio) for every native socket of the
 //! process, its timers, and the thread that drives them.
 //!
-//! The reactor only waits: for a socket to be ready, for a connection's deadline, or for a
-//! socket to ask for a turn. Whoever holds the driver lock drives it ([`Reactor::react`]): the
+//! The reactor only waits: for a socket to be ready, or for a connection's deadline. Whoever holds the driver lock drives it ([`Reactor::react`]): the
 //! reactor's own thread (`twinsock-io`), or a thread blocked in [`crate::block_on`], which
 //! then waits for its own I/O without a hand-off to another thread. Each ready socket gets a
 //! step: its connection is locked and moved on (see `Connection`); the application's own calls
@@ -42,8 +41,6 @@ pub(crate) struct Reactor {
     /// `(deadline, token, generation)`, soonest first; an entry whose connection's deadline
     /// moved is stale and skipped when it comes.
     timers: Mutex<BinaryHeap<Reverse<(Instant, usize, u64)>>>,
-    /// Sockets that asked for a step (`Reactor::turn`): the driver gives them one soon.
-    turns: Mutex<Vec<Arc<Shared>>>,
     /// How many times the driver has waited in the poller (the reactor's own thread takes over
     /// when it stops moving).
     ticks: AtomicUsize,
@@ -98,7 +95,6 @@ impl Reactor {
             }),
             sockets: Mutex::new(Slab::default()),
             timers: Mutex::new(BinaryHeap::new()),
-            turns: Mutex::new(Vec::new()),
             ticks: AtomicUsize::new(0),
             block_on_count: AtomicUsize::new(0),
             thread: OnceLock::new(),
@@ -137,8 +133,13 @@ impl Reactor {
     /// Frees `token`'s slot (its connection is done).
     fn remove(&self, token: Token, generation: u64) {
         let mut sockets = lock(&self.sockets);
-        if let Some(entry) = sockets.slots.get_mut(token.0).filter(|entry| entry.0 == generation) {
-            entry.1 = None;
+        let freed = sockets
+            .slots
+            .get_mut(token.0)
+            .filter(|entry| entry.0 == generation)
+            .and_then(|entry| entry.1.take());
+        // Once only: a connection's last steps may each find it done.
+        if freed.is_some() {
             sockets.free.push(token.0);
         }
     }
@@ -153,19 +154,6 @@ impl Reactor {
             sooner
         };
         if sooner {
-            self.notify();
-        }
-    }
-
-    /// Asks the driver to give `shared` a step soon (from outside a step: a dropped handle, a
-    /// resolved host name).
-    pub(crate) fn turn(&self, shared: Arc<Shared>) {
-        let first = {
-            let mut turns = lock(&self.turns);
-            turns.push(shared);
-            turns.len() == 1
-        };
-        if first {
             self.notify();
         }
     }
@@ -230,22 +218,16 @@ impl Reactor {
     }
 
     /// Waits in the poller (at most `limit`, and no later than the next deadline), then gives
-    /// a step to each ready socket, each socket that asked for one, and each whose deadline
-    /// came.
+    /// a step to each ready socket and each whose deadline came.
     pub(crate) fn react(&'static self, driver: &mut DriverGuard<'_>, limit: Option<Duration>) {
         let Driver { poll, events } = &mut *driver.0;
         let now = Instant::now();
         let next_deadline = lock(&self.timers)
             .peek()
             .map(|Reverse((at, ..))| at.saturating_duration_since(now));
-        let has_turns = !lock(&self.turns).is_empty();
-        let timeout = if has_turns {
-            Some(Duration::ZERO)
-        } else {
-            match (limit, next_deadline) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            }
+        let timeout = match (limit, next_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         };
         self.ticks.fetch_add(1, Ordering::AcqRel);
         if let Err(e) = poll.poll(events, timeout) {
@@ -267,10 +249,6 @@ impl Reactor {
             if let Some((_, shared)) = self.socket(token) {
                 self.run_step(&shared, true, |conn, ctx| conn.ready(ctx, readiness));
             }
-        }
-        let turns = std::mem::take(&mut *lock(&self.turns));
-        for shared in turns {
-            self.run_step(&shared, true, Connection::turn);
         }
         self.fire_timers();
     }
@@ -338,7 +316,6 @@ impl Reactor {
         shared.wake(wake);
         result
     }
-
 }
 
 /// What the poller said about a socket.

@@ -100,9 +100,9 @@ impl TestServer {
         let identity = tls::Identity::generate(&["localhost", "127.0.0.1"]);
         // A certificate for another host, served on its own listener (a name-mismatch test).
         let other = tls::Identity::generate(&["other-host.invalid"]);
-        let ws = TcpListener::bind(options.ws)?;
-        let wss = TcpListener::bind(options.wss)?;
-        let wrong_name = TcpListener::bind(SocketAddr::new(options.wss.ip(), 0))?;
+        let ws = listen(options.ws)?;
+        let wss = listen(options.wss)?;
+        let wrong_name = listen(SocketAddr::new(options.wss.ip(), 0))?;
         let closed = TcpListener::bind(SocketAddr::new(options.ws.ip(), 0))?.local_addr()?;
         let running = Arc::new(Running {
             files: options.files,
@@ -177,6 +177,21 @@ impl TestServer {
             let _ = tcp.shutdown(Shutdown::Both);
         }
     }
+}
+
+/// A listener on `address` with a backlog as long as the system allows (std's 128 overflows
+/// when a test opens a thousand sockets at once, and the dropped SYNs are only retried after
+/// 1, 3, 7... seconds).
+fn listen(address: SocketAddr) -> io::Result<TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(address),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&address.into())?;
+    socket.listen(4096)?;
+    Ok(socket.into())
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -66,12 +66,17 @@ pub async fn within<T>(limit: Duration, what: &str, future: impl Future<Output =
 }
 
 /// The next event, or a panic after [`WAIT`].
-pub async fn next<S: Socket>(socket: &S) -> Option<Event> {
-    within(WAIT, "the next event", socket.next_event()).await
+pub async fn next<S: Socket + std::fmt::Debug>(socket: &S) -> Option<Event> {
+    let future = std::pin::pin!(socket.next_event());
+    let timer = std::pin::pin!(delay(WAIT));
+    match select(future, timer).await {
+        Either::Left((output, _)) => output,
+        Either::Right(_) => panic!("timed out waiting for the next event of {socket:?}"),
+    }
 }
 
 /// Waits for the open event (failing on anything else).
-pub async fn opened<S: Socket>(socket: &S) {
+pub async fn opened<S: Socket + std::fmt::Debug>(socket: &S) {
     match next(socket).await {
         Some(Event::Open) => {}
         other => panic!("expected the open event, got {other:?}"),
@@ -87,7 +92,7 @@ pub async fn open(url: &str) -> twinsock::WebSocket {
 
 /// Collects every remaining event up to and including the close event, and checks that the
 /// stream ends after it and that the state is then CLOSED.
-pub async fn until_close<S: Socket>(socket: &S) -> (Vec<Event>, CloseEvent) {
+pub async fn until_close<S: Socket + std::fmt::Debug>(socket: &S) -> (Vec<Event>, CloseEvent) {
     let mut seen = Vec::new();
     loop {
         match next(socket).await {
@@ -107,7 +112,7 @@ pub async fn until_close<S: Socket>(socket: &S) -> (Vec<Event>, CloseEvent) {
 }
 
 /// Expects the connection to fail: an error event (and nothing else), then close `code`, not clean.
-pub async fn expect_failure<S: Socket>(socket: &S, code: u16) {
+pub async fn expect_failure<S: Socket + std::fmt::Debug>(socket: &S, code: u16) {
     let (seen, close) = until_close(socket).await;
     assert!(
         matches!(seen.as_slice(), [Event::Error(_)]),
@@ -121,7 +126,7 @@ pub async fn expect_failure<S: Socket>(socket: &S, code: u16) {
 }
 
 /// The next message as text (failing on anything else).
-pub async fn text<S: Socket>(socket: &S) -> String {
+pub async fn text<S: Socket + std::fmt::Debug>(socket: &S) -> String {
     match next(socket).await {
         Some(Event::Message(twinsock::Message::Text(text))) => text,
         other => panic!("expected a text message, got {other:?}"),

