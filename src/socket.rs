@@ -4,7 +4,7 @@ use std::future::Future;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::{Sink, Stream};
+use futures::Stream;
 
 use bytes::Bytes;
 
@@ -22,12 +22,13 @@ use crate::WebSocketUrl;
 /// Events are queued from the moment the socket is made, so none is lost before the
 /// application polls.
 ///
-/// Sending never waits, as in a browser (`buffered_amount` grows instead); the `Sink`
-/// implementation is the way to wait: it takes a message only while `buffered_amount()` is at
-/// most the send high-water mark ([`WebSocketBuilder::send_high_water_mark`]), its flush waits
-/// until everything is handed to the network, and its close starts the closing handshake
-/// (code 1000).
-pub trait Socket: Stream<Item = Event> + Sink<Message, Error = Error> + Unpin + Sized {
+/// Sending never waits, as in a browser (`buffered_amount` grows instead). Both backends'
+/// sockets are also a `futures::Sink<Message>`, the way to wait: it takes a message only while
+/// `buffered_amount()` is at most the send high-water mark
+/// ([`WebSocketBuilder::send_high_water_mark`]), its flush waits until everything is handed to
+/// the network, and its close starts the closing handshake (code 1000). Generic code that
+/// wants it asks for `S: Socket + Sink<Message, Error = Error>`.
+pub trait Socket: Stream<Item = Event> + Unpin + Sized {
     /// Starts connecting as `builder` says, like `new WebSocket(url, protocols)`: returns at
     /// once in [`ReadyState::Connecting`]. The URL is parsed as [`WebSocketUrl`] says (in a
     /// page a relative URL resolves against the page, as in a browser).

@@ -379,7 +379,7 @@ fn echo_route_echoes_text_and_binary_when_enabled() {
     assert_eq!(block_on(text(&socket)), long, "echo does not cut");
     socket.send_binary(vec![1, 2, 3]).unwrap();
     match block_on(common::next(&socket)) {
-        Some(Event::Message(Message::Binary(data))) => assert_eq!(data, [1, 2, 3]),
+        Some(Event::Message(Message::Binary(data))) => assert_eq!(data, [1, 2, 3][..]),
         other => panic!("expected the binary echo, got {other:?}"),
     }
     let chat = server.chat();

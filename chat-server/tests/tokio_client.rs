@@ -23,6 +23,9 @@ fn the_client_is_usable_from_a_tokio_runtime() {
         let echoed = tokio::time::timeout(common::WAIT, socket.next_event())
             .await
             .unwrap();
-        assert_eq!(echoed, Some(Event::Message(Message::Binary(vec![1, 2, 3]))));
+        assert_eq!(
+            echoed,
+            Some(Event::Message(Message::Binary(vec![1, 2, 3].into())))
+        );
     });
 }

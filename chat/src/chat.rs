@@ -205,8 +205,14 @@ mod tests {
                 _ => Ok(()),
             }
         }
-        fn send_binary(&self, _: impl Into<Vec<u8>>) -> Result<(), Error> {
+        fn send_binary(&self, _: impl Into<twinsock::Bytes>) -> Result<(), Error> {
             unreachable!("the chat sends text only")
+        }
+        fn poll_send_ready(&self, _: &mut Context<'_>) -> Poll<()> {
+            Poll::Ready(())
+        }
+        fn poll_drained(&self, _: &mut Context<'_>) -> Poll<()> {
+            Poll::Ready(())
         }
         fn close(&self, code: Option<u16>, _: Option<&str>) -> Result<(), Error> {
             self.closed_with.set(Some(code));
@@ -268,8 +274,8 @@ mod tests {
         // The tutorial's Node server (ws 8) re-broadcasts text as binary frames.
         let chat = Chat::over(MemorySocket::playing(vec![
             Event::Open,
-            Event::Message(Message::Binary("héllo".as_bytes().to_vec())),
-            Event::Message(Message::Binary(vec![0xff, b'!'])),
+            Event::Message(Message::Binary("héllo".as_bytes().to_vec().into())),
+            Event::Message(Message::Binary(vec![0xff, b'!'].into())),
         ]));
         assert_eq!(block_on(chat.next()), Some(ChatEvent::Connected));
         assert_eq!(block_on(chat.next()), Some(ChatEvent::Line("héllo".into())));

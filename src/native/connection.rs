@@ -62,7 +62,8 @@ enum Phase {
     },
     Open {
         stream: Transport,
-        session: Session,
+        /// Boxed: it is most of an open connection's state, and none of a connecting one's.
+        session: Box<Session>,
     },
     Done,
 }
@@ -412,10 +413,10 @@ impl Connection {
     fn opened(&mut self, ctx: &Ctx<'_>, stream: Transport, accepted: Accepted) {
         let _ = ctx.shared.protocol.set(accepted.protocol);
         let _ = ctx.shared.extensions.set(accepted.negotiated.extensions);
-        let session = Session::new(SessionConfig {
+        let session = Box::new(Session::new(SessionConfig {
             max_message_size: self.options.builder.max_message_size,
             deflate: accepted.negotiated.deflate,
-        });
+        }));
         self.read_buf = BytesMut::from(&accepted.tail[..]);
         self.phase = Phase::Open { stream, session };
         self.last_heard = Instant::now();
@@ -474,7 +475,7 @@ impl Connection {
             }
             let message = match session.receive(&mut self.read_buf) {
                 Ok(Some(Received::Text(text))) => Message::Text(text),
-                Ok(Some(Received::Binary(data))) => Message::Binary(data.into()),
+                Ok(Some(Received::Binary(data))) => Message::Binary(data),
                 Ok(Some(Received::Ping | Received::Pong)) => continue,
                 Ok(Some(Received::Close)) => {
                     // Our answer, if one is owed, goes out with the next flush; the close event
