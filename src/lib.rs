@@ -53,6 +53,9 @@ cfg_if::cfg_if! {
         #[cfg(fuzzing)]
         #[doc(hidden)]
         pub use native::fuzz_server_bytes;
+        #[cfg(fuzzing)]
+        #[doc(hidden)]
+        pub use native::{fuzz_wire, fuzz_wire_extensions};
         /// The current target's WebSocket: [`NativeWebSocket`] on native targets.
         pub type WebSocket = NativeWebSocket;
     }

@@ -254,6 +254,25 @@ pub fn fuzz_server_bytes(data: &[u8]) {
     }
 }
 
+/// Feeds `data` to the native message layer as a server's bytes after the handshake, the first
+/// byte choosing permessage-deflate's parameters, the message limit and how the bytes are
+/// split, and echoes every message back. For the fuzz targets (`--cfg fuzzing`); any panic is
+/// a bug.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub fn fuzz_wire(data: &[u8]) {
+    wire::fuzzing::session_bytes(data);
+}
+
+/// Feeds `data` to permessage-deflate's negotiation as the server's `Sec-WebSocket-Extensions`
+/// lines (split at `\n`), the first byte saying whether the extension was offered. For the fuzz
+/// targets (`--cfg fuzzing`); any panic is a bug.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub fn fuzz_wire_extensions(data: &[u8]) {
+    wire::fuzzing::extension_answer(data);
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::TcpListener;
