@@ -5,8 +5,21 @@ use crate::rules::close::{close_frame_code, validate_close, MAX_CLOSE_REASON_BYT
 use crate::rules::protocols::validate_protocols;
 use crate::WebSocketUrl;
 
+/// permessage-deflate's negotiation fed `data` as the server's `Sec-WebSocket-Extensions`
+/// lines (split at `\n`; the first byte says whether it was offered).
 #[cfg(not(target_arch = "wasm32"))]
-pub use crate::native::fuzz_server_bytes as server_bytes;
+pub use crate::native::wire::fuzzing::extension_answer as wire_extensions;
+/// The native client fed `data` as a server's bytes: the answer to the opening handshake (sent
+/// with the RFC 6455 sample key, `dGhlIHNhbXBsZSBub25jZQ==`, whose accept value is
+/// `s3pPLMBiTxaQ9kYGzzhZRbK+xOo=`, with the subprotocol `chat` requested and
+/// permessage-deflate offered), then, if that is accepted, the rest as frames through the
+/// session it negotiated.
+#[cfg(not(target_arch = "wasm32"))]
+pub use crate::native::wire::fuzzing::handshake_then_frames as server_bytes;
+/// The native message layer fed `data` as a server's frames (the first byte chooses deflate's
+/// parameters, the limit and how the bytes arrive), every message echoed back and checked.
+#[cfg(not(target_arch = "wasm32"))]
+pub use crate::native::wire::fuzzing::session_bytes as wire;
 
 /// The constructor's URL steps on `input`: an accepted URL is `ws` or `wss`, has no fragment,
 /// and parses again to itself.

@@ -30,21 +30,21 @@ pub(crate) fn check(size: usize, max: Option<usize>) -> Result<(), Violation> {
     }
 }
 
-/// Makes room in `buffer` for `additional` more bytes, doubling its capacity when it grows
-/// (so appends stay linear) but never past `max + 1` bytes in all: one byte more than the
-/// limit is the most a message buffer ever holds. Always leaves room for at least one byte.
+/// Makes room in `buffer` for `additional` more bytes (at least one) when it has not: its
+/// capacity then doubles (so appends stay linear), but never past `max + 1` bytes in all: one
+/// byte more than the limit is the most a message buffer ever holds.
 pub(crate) fn reserve_within(buffer: &mut Vec<u8>, additional: usize, max: Option<usize>) {
     let len = buffer.len();
-    let wanted = len
-        .saturating_add(additional)
-        .max(buffer.capacity().saturating_mul(2));
+    let needed = len.saturating_add(additional.max(1));
+    if needed <= buffer.capacity() {
+        return;
+    }
+    let wanted = needed.max(buffer.capacity().saturating_mul(2));
     let capacity = match max {
         Some(max) => wanted.min(max.saturating_add(1)).max(len + 1),
-        None => wanted.max(len + 1),
+        None => wanted,
     };
-    if capacity > buffer.capacity() {
-        buffer.reserve_exact(capacity - len);
-    }
+    buffer.reserve_exact(capacity - len);
 }
 
 #[cfg(test)]
@@ -67,6 +67,18 @@ mod tests {
         let mut unlimited = vec![0u8; 100];
         reserve_within(&mut unlimited, 1, None);
         assert!(unlimited.capacity() >= 200);
+    }
+
+    #[test]
+    fn a_buffer_with_room_enough_does_not_grow() {
+        // (The fuzzer found that it doubled on every empty fragment.)
+        let mut buffer = Vec::with_capacity(64);
+        buffer.push(1);
+        for _ in 0..100 {
+            reserve_within(&mut buffer, 0, None);
+            reserve_within(&mut buffer, 63, Some(1 << 20));
+        }
+        assert_eq!(buffer.capacity(), 64);
     }
 
     #[test]

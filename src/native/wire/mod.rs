@@ -16,6 +16,8 @@ pub(crate) mod close;
 pub(crate) mod deflate;
 pub(crate) mod extension;
 pub(crate) mod frames;
+#[cfg(any(fuzzing, test))]
+pub(crate) mod fuzzing;
 pub(crate) mod limit;
 pub(crate) mod mask;
 pub(crate) mod pong;

@@ -347,14 +347,20 @@ fn compressed_and_uncompressed_messages_give_the_application_the_same_messages()
         .flat_map(|(is_text, m)| frame(if *is_text { TEXT } else { BINARY }, m))
         .collect();
     assert_eq!(receive(&mut session(None, None), &plain).unwrap(), expected);
-    for bits in [9u8, 12, 15] {
+    for (bits, server_no_context_takeover) in [(9u8, false), (12, true), (15, false), (15, true)] {
         let mut server = ServerDeflater::new(bits);
         let compressed: Vec<u8> = messages
             .iter()
-            .flat_map(|(is_text, m)| frame(if *is_text { TEXT } else { BINARY } | RSV1, &server.compress(m)))
+            .flat_map(|(is_text, m)| {
+                if server_no_context_takeover {
+                    server = ServerDeflater::new(bits);
+                }
+                frame(if *is_text { TEXT } else { BINARY } | RSV1, &server.compress(m))
+            })
             .collect();
         let params = DeflateParams {
             server_max_window_bits: Some(bits),
+            server_no_context_takeover,
             ..DeflateParams::default()
         };
         assert_eq!(
