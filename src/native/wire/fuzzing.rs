@@ -255,4 +255,9 @@ mod tests {
     fn the_extension_driver_holds_on_its_seeds_and_their_mutations() {
         seeds_and_mutations("wire_extensions", 20_000, super::extension_answer);
     }
+
+    #[test]
+    fn the_server_bytes_driver_holds_on_its_seeds_and_their_mutations() {
+        seeds_and_mutations("server_bytes", 5_000, super::handshake_then_frames);
+    }
 }
