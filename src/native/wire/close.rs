@@ -60,9 +60,22 @@ pub(crate) fn parse_close(payload: &[u8]) -> Result<ServerClose, Violation> {
 }
 
 /// The close frame the client answers the server's with, when the server started the closing
-/// handshake: Chromium echoes its code and reason (an empty close frame for an empty one).
+/// handshake: its code and reason echoed, as Chromium does (an empty close frame for an empty
+/// one), unless its code is one RFC 6455 does not let an endpoint send (below 1000, 1004,
+/// 1016 to 2999, 5000 and up): then 1002 "Invalid close code", as the RFC asks (7.4.1) and the
+/// Autobahn|Testsuite checks (7.9.*). The application is told the code as sent either way, and
+/// the close is clean, as in Chromium.
 pub(crate) fn answer(close: &ServerClose) -> (Option<u16>, &str) {
-    (close.code, close.reason.as_str())
+    match close.code {
+        Some(code) if !may_be_sent(code) => (Some(1002), "Invalid close code"),
+        code => (code, close.reason.as_str()),
+    }
+}
+
+/// `true` for the close codes an endpoint may send (RFC 6455 7.4.1 and 7.4.2, and the IANA
+/// registry's 1012 to 1014).
+fn may_be_sent(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
 /// `reason` cut to the 123 bytes a close frame has room for, at a character boundary.
@@ -206,6 +219,15 @@ mod tests {
     fn the_answer_echoes_the_servers_code_and_reason() {
         let close = parse_close(&close_frame(4321, "see you")).unwrap();
         assert_eq!(answer(&close), (Some(4321), "see you"));
+        for code in [0, 999, 1004, 1016, 1100, 2000, 2999, 5000, 65535] {
+            let close = parse_close(&[(code >> 8) as u8, code as u8]).unwrap();
+            assert_eq!(close.code, Some(code), "reported as sent");
+            assert_eq!(answer(&close), (Some(1002), "Invalid close code"), "{code}");
+        }
+        for code in [1000, 1003, 1007, 1011, 1012, 1014, 3000, 4999] {
+            let close = parse_close(&[(code >> 8) as u8, code as u8]).unwrap();
+            assert_eq!(answer(&close), (Some(code), ""), "{code} is echoed");
+        }
     }
 
     #[test]
