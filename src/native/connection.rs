@@ -41,6 +41,10 @@ const TCP_CLOSE_WAIT: Duration = Duration::from_secs(2);
 /// filled the whole buffer (a large message is arriving).
 const READ_CHUNK: usize = 16 * 1024;
 const READ_CHUNK_LARGE: usize = 256 * 1024;
+/// Each ping is answered at once (as Chromium does) while fewer than this many bytes wait to
+/// be written; beyond that the server is not reading, and only the latest ping will be
+/// answered, when the socket takes bytes again, so that a ping flood cannot grow the client.
+const PONG_BACKLOG: usize = 64 * 1024;
 
 /// What the native backend needs to open a connection: the parsed URL and the validated
 /// options.
@@ -476,7 +480,14 @@ impl Connection {
             let message = match session.receive(&mut self.read_buf) {
                 Ok(Some(Received::Text(text))) => Message::Text(text),
                 Ok(Some(Received::Binary(data))) => Message::Binary(data),
-                Ok(Some(Received::Ping | Received::Pong)) => continue,
+                Ok(Some(Received::Ping)) => {
+                    if self.outgoing.pending() < PONG_BACKLOG {
+                        session.write_pending(self.outgoing.buffer());
+                        self.outgoing.queued(None);
+                    }
+                    continue;
+                }
+                Ok(Some(Received::Pong)) => continue,
                 Ok(Some(Received::Close)) => {
                     // Our answer, if one is owed, goes out with the next flush; the close event
                     // comes when TCP closes, or after TCP_CLOSE_WAIT.
@@ -528,9 +539,8 @@ impl Connection {
         }
     }
 
-    /// Writes what is queued for the server, and then what the session owes it (the pong for
-    /// the latest ping, our answer to its close frame): owed frames are written only into an
-    /// empty buffer, so a server that sends pings and never reads gets one pong, not a pile.
+    /// Writes what is queued for the server, and then what the session still owes it (the pong
+    /// for the latest ping, our answer to its close frame) once everything else is out.
     fn flush(&mut self, ctx: &Ctx<'_>) {
         let Phase::Open { stream, session } = &mut self.phase else {
             return;

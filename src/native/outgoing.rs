@@ -40,6 +40,11 @@ impl Outgoing {
         self.start == self.buf.len()
     }
 
+    /// The bytes not written yet.
+    pub(crate) fn pending(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
     /// Writes to `sink` until everything is written or it would block; returns the payload
     /// bytes of the data messages whose last byte was written. A full kernel buffer is not an
     /// error.
