@@ -2,40 +2,55 @@
 //!
 //! ```text
 //! chat-server [--listen ADDR] [--allow-origin ORIGIN]... [--max-message-size BYTES]
-//!             [--max-clients N] [--queue N] [--rate-limit N] [--header-timeout SECS]
-//!             [--www DIR] [--pkg DIR] [--echo-route]
+//!             [--max-clients N] [--max-connections N] [--queue-bytes BYTES] [--rate-limit N]
+//!             [--header-timeout SECS] [--tls-cert PATH --tls-key PATH]
+//!             [--redis URL [--redis-channel NAME]] [--www DIR] [--pkg DIR] [--echo-route]
 //! ```
 //!
-//! | option | default | meaning |
-//! |---|---|---|
-//! | `--listen` | `127.0.0.1:8080` | address to listen on; port 0 picks a free port |
-//! | `--allow-origin` | none | more origins allowed to upgrade (repeatable; `*`: any) |
-//! | `--max-message-size` | 65536 | largest incoming message in bytes; larger: close 1009 |
-//! | `--max-clients` | 10000 | WebSocket clients at once; one more: HTTP 503 |
-//! | `--queue` | 256 | outgoing messages queued per client; full: close 1013 |
-//! | `--rate-limit` | 0 (off) | messages per second per client, burst as many; over: close 1008 |
-//! | `--header-timeout` | 10 | seconds to send a complete request head (from the connection, or from the last answer); later: dropped; 0: off; WebSockets are exempt |
-//! | `--www` | `www` | static files served at `/` (`/` is `index.html`) |
-//! | `--pkg` | `pkg` | static files served at `/pkg/` (the `wasm-pack build --target web` output) |
-//! | `--echo-route` | off | also serve `/echo` (echoes text and binary to the sender) |
+//! | option | default | meaning | memory it bounds |
+//! |---|---|---|---|
+//! | `--listen` | `127.0.0.1:8080` | address to listen on; port 0 picks a free port | |
+//! | `--allow-origin` | none | more origins allowed to upgrade (repeatable; `*`: any) | |
+//! | `--max-message-size` | 65536 | largest incoming message in bytes; larger: close 1009. Also what a connection may read without completing a message (plus framing): an endless message of empty fragments gets 1009 | an unfinished message: up to twice this (tungstenite's read buffer holds the frame, then the message being assembled; measured 136 KiB at 63 KiB); unsent pongs: this + 8 KiB |
+//! | `--max-clients` | 10000 | WebSocket clients at once; one more: HTTP 503 | |
+//! | `--max-connections` | open-files limit − 96 | connections at once, HTTP and WebSocket; one more: 503 at once, or it takes the place of the connection that has waited longest (over 1 s) for a request head | an idle WebSocket: about 3 KiB; an unfinished request head: at most 32 KiB (16 KiB of head, measured 28 KiB) |
+//! | `--queue-bytes` | 65536 | outgoing bytes queued per client (a message counts its text + 64); full: the sender waits; full while the socket takes nothing for 1 s: close 1013 | a client's queue: this (broadcast texts are shared by all queues) |
+//! | `--rate-limit` | 0 (off) | messages per second per client, burst as many, pings included; over: close 1008 | |
+//! | `--header-timeout` | 10 | seconds to send a complete request head, TLS handshake included (from the connection, or from the last answer); later: dropped; 0: off; WebSockets are exempt. Heads over 16 KiB: 431 | |
+//! | `--tls-cert`, `--tls-key` | none | serve HTTPS and WSS (rustls) with this PEM certificate chain and key | |
+//! | `--redis` | none | share the chat with other servers through this Redis (`redis://HOST:PORT/`) | |
+//! | `--redis-channel` | `twinsock-chat` | the Redis channel of the chat | |
+//! | `--www` | `www` | static files served at `/` (`/` is `index.html`) | |
+//! | `--pkg` | `pkg` | static files served at `/pkg/` (the `wasm-pack build --target web` output) | |
+//! | `--echo-route` | off | also serve `/echo` (echoes text and binary to the sender) | |
 //!
-//! At start it prints one line to stdout, `chat-server listening on http://ADDR/`, with the
-//! address it really bound. Logs (one line per connect and disconnect) go to stderr; `RUST_LOG`
-//! sets the level (default `info`).
+//! In all, the server holds at most `--max-connections` × 32 KiB for HTTP connections, plus
+//! `--max-clients` × (2 × `--max-message-size` + `--queue-bytes` + 8 KiB) for WebSockets
+//! (about 13 GB at the defaults with every client hostile; an idle client costs 3 KiB).
+//!
+//! At start it raises its soft open-files limit to the hard one, then prints one line to stdout,
+//! `chat-server listening on http://ADDR/` (`https://` with TLS), with the address it really
+//! bound. Logs (one line per connect and disconnect) go to stderr; `RUST_LOG` sets the level
+//! (default `info`). Memory comes from jemalloc, whose background thread gives back what
+//! connections freed (within its 10 s decay time).
 //!
 //! Routes:
 //! - `GET /ws`: the chat. Each text message is cut to 50 characters and broadcast as text to
-//!   every chat client, the sender included, in the order received. A binary message closes
-//!   the sender with 1003; an over-size one with 1009.
+//!   every chat client, the sender included, in the order received (and, with `--redis`,
+//!   published to the other servers, whose messages are delivered here). A binary message
+//!   closes the sender with 1003; an over-size one with 1009.
 //! - `GET /hello`: the demo server. "My name is NAME" gets "Hello from server, NAME!" and a
 //!   close with 1000; anything else is echoed.
 //! - `GET /echo` (with `--echo-route`): echoes text and binary back to the sender.
+//! - `GET /health`: `{"clients":N,"connections":N,"max_connections":N,"redis":"off"|"up"|"down"}`.
 //!
 //! Every WebSocket route accepts an upgrade only from an allowed `Origin` (none at all is
 //! allowed: non-browser clients send none; by default the server's own origins are allowed)
-//! and answers 403 otherwise. A plain GET gets a 4xx. A client whose queue is full is closed
-//! with 1013 and dropped within 2 s even if it reads nothing. SIGINT and SIGTERM close every
-//! client with 1001 and exit with status 0 within about 3 s.
+//! and answers 403 otherwise. A plain GET gets a 4xx. A sender waits while a reading client's
+//! queue is full (nothing is dropped); a client whose queue is full while its socket has taken
+//! nothing for a second is closed with 1013 and dropped within 2 s more even if it reads
+//! nothing. SIGINT and SIGTERM close every client with 1001 and exit with status 0 within
+//! about 3 s.
 
 mod client;
 mod config;

@@ -1032,8 +1032,6 @@ fn parse_args(args: impl Iterator<Item = String>) -> ChatArgs {
 }
 
 fn config_for(args: &ChatArgs) -> ChatConfig {
-    // Room for a whole burst in every client's queue (chat-server closes a client whose queue
-    // is full; Node's ws buffers without bound), and never less than 4,096.
     let clients = args.clients.clone().unwrap_or_else(|| {
         if args.quick {
             vec![100, 1000]
@@ -1042,7 +1040,6 @@ fn config_for(args: &ChatArgs) -> ChatConfig {
         }
     });
     let burst = args.burst_deliveries.unwrap_or(200_000);
-    let queue = (2 * burst / clients.iter().copied().min().unwrap_or(100)).max(4096);
     ChatConfig {
         rounds: args.rounds.unwrap_or(if args.quick { 1 } else { 5 }),
         quick: args.quick,
@@ -1059,8 +1056,6 @@ fn config_for(args: &ChatArgs) -> ChatConfig {
             "127.0.0.1:0",
             "--max-clients",
             "20000",
-            "--queue",
-            &queue.to_string(),
             "--rate-limit",
             "0",
         ]
@@ -1388,8 +1383,8 @@ pub fn main(args: impl Iterator<Item = String>) -> ! {
             config.burst_deliveries
         ),
         format!(
-            "chat-server {} (RUST_LOG={}): no rate limit, room for 20,000 clients, a queue per client of twice what a burst puts \
-             in it (at least 4,096; a full queue would drop the client, while Node's ws buffers without bound). Node {}: e2e/tutorial-server.mjs (ws@8), unchanged.",
+            "chat-server {} (RUST_LOG={}): no rate limit, room for 20,000 clients, the default queue of 64 KiB per client (a \
+             burst makes its sender wait while queues are full; Node's ws buffers without bound). Node {}: e2e/tutorial-server.mjs (ws@8), unchanged.",
             config.chat_server_args.join(" "),
             config.chat_server_env,
             node_version
