@@ -26,6 +26,7 @@ use crate::connection::Connection;
 use crate::hello;
 use crate::hub::{Close, Mailbox, Membership, Outgoing, SLOW_AFTER};
 use crate::rate::RateLimit;
+use crate::relay::Relay;
 use crate::transport::UnfinishedTooLong;
 
 /// How long a connection may take to close once the server decided to close it.
@@ -114,6 +115,8 @@ pub struct Session {
     pub limits: Limits,
     /// The client's connection (its meters).
     pub connection: Arc<Connection>,
+    /// The Redis link, with `--redis`: chat messages are published to the other servers.
+    pub relay: Option<Arc<Relay>>,
     /// The client's address, for the logs.
     pub peer: SocketAddr,
     /// The request's `Origin`, for the logs.
@@ -146,12 +149,22 @@ async fn run_split(sink: SplitSink<WebSocket, Message>, stream: SplitStream<WebS
         route,
         limits,
         connection,
+        relay,
         peer,
         origin,
     } = session;
     info!(%peer, path = route.path(), origin = origin.as_deref().unwrap_or("none"), "connected");
     connection.limit_unfinished(limits.max_unfinished());
-    let reader = read(stream, &member, route, limits, &connection);
+    let reader = read(
+        stream,
+        Actor {
+            member: &member,
+            route,
+            relay: relay.as_deref(),
+        },
+        limits,
+        &connection,
+    );
     let writer = write(sink, mailbox);
     tokio::pin!(reader, writer);
     let (end, server_close) = tokio::select! {
@@ -185,8 +198,7 @@ async fn run_split(sink: SplitSink<WebSocket, Message>, stream: SplitStream<WebS
 /// the connection, or an error. (tungstenite enforces the message size limit, 1009.)
 async fn read(
     mut stream: SplitStream<WebSocket>,
-    member: &Membership,
-    route: Route,
+    actor: Actor<'_>,
     limits: Limits,
     connection: &Connection,
 ) -> ReadEnd {
@@ -207,7 +219,7 @@ async fn read(
             // Pings whose pongs the socket has not taken for a while: the client does not read.
             Ok(Message::Ping(_)) if connection.write_blocked_for() >= SLOW_AFTER => Some(Close::TOO_SLOW),
             Ok(Message::Ping(_) | Message::Pong(_)) => None,
-            Ok(message) => act(member, route, message).await,
+            Ok(message) => actor.act(message).await,
             Err(error) => {
                 debug!(%error, "read failed");
                 // The stream ends after an error; the writer may still send a close frame.
@@ -215,7 +227,7 @@ async fn read(
             }
         };
         if let Some(close) = close {
-            member.close(close);
+            actor.member.close(close);
             end.asked_to_close = true;
         }
         // Let the other connections' writers run between two messages of a burst.
@@ -224,24 +236,41 @@ async fn read(
     end
 }
 
-/// Acts on a data message within the limits (waiting while a recipient's queue is full);
-/// `Some` when the client must be closed.
-async fn act(member: &Membership, route: Route, message: Message) -> Option<Close> {
-    match (route, message) {
-        (Route::Chat, Message::Text(text)) => member.broadcast(Message::Text(cut(text))).await,
-        (Route::Chat, _) => return Some(Close::BINARY),
-        (Route::Hello, Message::Text(text)) => match hello::greeting(&text) {
-            Some(greeting) => {
-                member
-                    .reply(Outgoing::Message(Message::Text(greeting.into())))
-                    .await;
-                member.reply(Outgoing::Close(Close::NORMAL)).await;
+/// What acts on the client's data messages.
+#[derive(Clone, Copy)]
+struct Actor<'a> {
+    member: &'a Membership,
+    route: Route,
+    relay: Option<&'a Relay>,
+}
+
+impl Actor<'_> {
+    /// Acts on a data message within the limits (waiting while a recipient's queue, or the
+    /// Redis outbox, is full); `Some` when the client must be closed.
+    async fn act(self, message: Message) -> Option<Close> {
+        let member = self.member;
+        match (self.route, message) {
+            (Route::Chat, Message::Text(text)) => {
+                let text = cut(text);
+                member.broadcast(Message::Text(text.clone())).await;
+                if let Some(relay) = self.relay {
+                    relay.publish(text).await;
+                }
             }
-            None => member.reply(Outgoing::Message(Message::Text(text))).await,
-        },
-        (Route::Echo | Route::Hello, message) => member.reply(Outgoing::Message(message)).await,
+            (Route::Chat, _) => return Some(Close::BINARY),
+            (Route::Hello, Message::Text(text)) => match hello::greeting(&text) {
+                Some(greeting) => {
+                    member
+                        .reply(Outgoing::Message(Message::Text(greeting.into())))
+                        .await;
+                    member.reply(Outgoing::Close(Close::NORMAL)).await;
+                }
+                None => member.reply(Outgoing::Message(Message::Text(text))).await,
+            },
+            (Route::Echo | Route::Hello, message) => member.reply(Outgoing::Message(message)).await,
+        }
+        None
     }
-    None
 }
 
 /// Drains the queue into the socket until it must close; then sends the close frame (for at

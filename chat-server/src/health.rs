@@ -1,8 +1,8 @@
 //! `GET /health`: what the server holds now, as JSON, for operators and tests.
 //!
 //! `{"clients":N,"connections":N,"max_connections":N,"redis":"off"}`: WebSocket clients,
-//! open connections (HTTP and WebSocket) and their cap, and the Redis link's state (`off`
-//! without `--redis`).
+//! open connections (HTTP and WebSocket) and their cap, and the Redis link's state (`up`,
+//! `down`, or `off` without `--redis`).
 
 use axum::extract::State;
 use axum::http::header;
@@ -17,7 +17,11 @@ pub async fn report(State(state): State<AppState>) -> impl IntoResponse {
         state.hub.clients(),
         state.connections.open(),
         state.connections.cap(),
-        "off",
+        match &state.relay {
+            None => "off",
+            Some(relay) if relay.is_up() => "up",
+            Some(_) => "down",
+        },
     );
     (
         [

@@ -62,6 +62,7 @@ mod open_files;
 mod origin;
 mod queue;
 mod rate;
+mod relay;
 mod routes;
 mod serve;
 mod shutdown;
@@ -120,6 +121,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let redis = match config.redis.as_deref().map(relay::client).transpose() {
+        Ok(redis) => redis,
+        Err(problem) => {
+            eprintln!("chat-server: {problem}");
+            return ExitCode::from(2);
+        }
+    };
     if let Err(problem) = tikv_jemalloc_ctl::background_thread::write(true) {
         warn!(%problem, "cannot start the allocator's background thread");
     }
@@ -132,7 +140,7 @@ fn main() -> ExitCode {
         }
     };
     let cap = open_files::connection_cap(open_files, config.max_connections);
-    match runtime.block_on(serve(config, tls, cap)) {
+    match runtime.block_on(serve(config, Extras { tls, redis, cap })) {
         Ok(()) => ExitCode::SUCCESS,
         Err(problem) => {
             error!(%problem, "the server failed");
@@ -141,8 +149,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// What the start-up prepared besides the configuration.
+struct Extras {
+    /// TLS, with `--tls-cert` and `--tls-key`.
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    /// The Redis client, with `--redis`.
+    redis: Option<redis::Client>,
+    /// The connection cap.
+    cap: usize,
+}
+
 /// Serves until SIGINT or SIGTERM, then closes every client with 1001.
-async fn serve(config: Config, tls: Option<tokio_rustls::TlsAcceptor>, cap: usize) -> std::io::Result<()> {
+async fn serve(config: Config, extras: Extras) -> std::io::Result<()> {
+    let Extras { tls, redis, cap } = extras;
     let listener = TcpListener::bind(&config.listen).await.map_err(|problem| {
         std::io::Error::new(
             problem.kind(),
@@ -161,6 +180,7 @@ async fn serve(config: Config, tls: Option<tokio_rustls::TlsAcceptor>, cap: usiz
             rate_limit: config.rate_limit,
         },
         connections: Arc::clone(&connections),
+        relay: redis.map(|redis| relay::Relay::start(redis, config.redis_channel.clone(), Arc::clone(&hub))),
     };
     let serving = Serving {
         app: routes::app(&config, state),

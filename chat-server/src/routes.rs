@@ -23,6 +23,7 @@ use crate::connection::{Connection, Connections};
 use crate::health;
 use crate::hub::{Hub, JoinError};
 use crate::origin::OriginPolicy;
+use crate::relay::Relay;
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -35,6 +36,8 @@ pub struct AppState {
     pub limits: Limits,
     /// The open connections.
     pub connections: Arc<Connections>,
+    /// The Redis link, with `--redis`.
+    pub relay: Option<Arc<Relay>>,
 }
 
 /// The application: `/ws` (chat), `/hello` (demo), `/echo` (if enabled), `/health`,
@@ -113,6 +116,7 @@ fn accept(state: AppState, client: Client, headers: &HeaderMap, upgrade: WebSock
         route,
         limits,
         connection,
+        relay: state.relay.clone(),
         peer,
         origin,
     };
