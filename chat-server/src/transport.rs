@@ -38,6 +38,44 @@ pub enum Stream {
     Tcp(TcpStream),
     /// `https://` and `wss://`, after the TLS handshake.
     Tls(Box<TlsStream<TcpStream>>),
+    /// Handed to the lingering close (only while the transport is dropped).
+    Gone,
+}
+
+/// How long, and how much, a closed WebSocket's socket is still read before it is closed, so
+/// that what the client sent last (the rest of an over-size message, say) does not turn the
+/// close into a reset that would cost the client the server's close frame.
+const LINGER: Duration = Duration::from_secs(1);
+const LINGER_BYTES: usize = 1 << 20;
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        let Stream::Tcp(tcp) = std::mem::replace(&mut self.stream, Stream::Gone) else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.head.is_some() {
+            return;
+        }
+        runtime.spawn(async move {
+            use tokio::io::AsyncReadExt;
+            let mut tcp = tcp;
+            let _ = tokio::io::AsyncWriteExt::shutdown(&mut tcp).await;
+            let mut sink = [0u8; 4096];
+            let mut drained = 0;
+            let _ = tokio::time::timeout(LINGER, async {
+                while drained < LINGER_BYTES {
+                    match tcp.read(&mut sink).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => drained += n,
+                    }
+                }
+            })
+            .await;
+        });
+    }
 }
 
 /// A WebSocket read more than its message limit allows without completing a message.
@@ -145,6 +183,7 @@ impl AsyncRead for Conn {
         let read = match &mut this.stream {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
             Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
+            Stream::Gone => return Poll::Ready(Ok(())),
         };
         if this.head.is_none()
             && matches!(read, Poll::Ready(Ok(())))
@@ -163,6 +202,7 @@ impl AsyncWrite for Conn {
         let outcome = match &mut this.stream {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
             Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_write(cx, buf),
+            Stream::Gone => Poll::Ready(Ok(0)),
         };
         this.wrote(outcome)
     }
@@ -177,6 +217,7 @@ impl AsyncWrite for Conn {
         let outcome = match &mut this.stream {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
             Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_write_vectored(cx, bufs),
+            Stream::Gone => Poll::Ready(Ok(0)),
         };
         this.wrote(outcome)
     }
@@ -185,6 +226,7 @@ impl AsyncWrite for Conn {
         match &self.stream {
             Stream::Tcp(tcp) => tcp.is_write_vectored(),
             Stream::Tls(tls) => tls.is_write_vectored(),
+            Stream::Gone => false,
         }
     }
 
@@ -193,6 +235,7 @@ impl AsyncWrite for Conn {
         let outcome = match &mut this.stream {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
             Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
+            Stream::Gone => Poll::Ready(Ok(())),
         };
         this.wrote(outcome)
     }
@@ -201,6 +244,7 @@ impl AsyncWrite for Conn {
         match &mut self.get_mut().stream {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_shutdown(cx),
             Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
+            Stream::Gone => Poll::Ready(Ok(())),
         }
     }
 }
