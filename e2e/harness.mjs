@@ -218,7 +218,7 @@ export class Proc extends EventEmitter {
 
 /**
  * Starts a server that announces itself with one stdout line `<name> listening on http://ADDR/`
- * and returns {proc, url, origin, host, port, wsUrl}.
+ * (or `https://ADDR/`: then `wsUrl` is `wss://`) and returns {proc, url, origin, host, port, wsUrl}.
  */
 async function startServer(name, command, args, timeout = 30000) {
   const proc = new Proc(name, command, args);
@@ -228,19 +228,19 @@ async function startServer(name, command, args, timeout = 30000) {
     await proc.stop();
     throw e;
   }
-  const match = /listening on (http:\/\/([^/\s]+)\/)\s*$/.exec(proc.lines[0]);
+  const match = /listening on ((https?):\/\/([^/\s]+)\/)\s*$/.exec(proc.lines[0]);
   if (!match) {
     await proc.stop();
     throw new Error(`${name}: unexpected first line ${JSON.stringify(proc.lines[0])}\n${proc.describe()}`);
   }
-  const host = match[2];
+  const [, url, scheme, host] = match;
   return {
     proc,
-    url: match[1],
-    origin: `http://${host}`,
+    url,
+    origin: `${scheme}://${host}`,
     host,
     port: Number(host.split(':').pop()),
-    wsUrl: `ws://${host}/ws`,
+    wsUrl: `${scheme === 'https' ? 'wss' : 'ws'}://${host}/ws`,
     stop: () => proc.stop(),
   };
 }
@@ -292,8 +292,8 @@ export function launchBrowser() {
  * A new page (in its own context) at `url`, recording its console messages in `page.logs`
  * (`{type, text}`) and uncaught errors in `page.errors`.
  */
-export async function openPage(browser, url) {
-  const context = await browser.newContext();
+export async function openPage(browser, url, contextOptions = {}) {
+  const context = await browser.newContext(contextOptions);
   const page = await context.newPage();
   page.logs = [];
   page.errors = [];

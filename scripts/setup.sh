@@ -2,7 +2,7 @@
 # Installs what the tests and the demo need, skipping what is already present:
 # the wasm32 target, rustfmt and clippy, wasm-bindgen-cli at the exact version Cargo.lock
 # holds, wasm-pack, the npm packages of package-lock.json, and Debian's chromium and
-# chromedriver. A failed install stops the script (in CI a missing tool is a failure).
+# chromedriver, and Debian's redis-server. A failed install stops the script (in CI a missing tool is a failure).
 # Sourced by the other scripts (`source scripts/setup.sh`), or run on its own.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -40,6 +40,17 @@ ensure_browser() {
         [ "$(id -u)" -eq 0 ] || sudo="sudo"
         $sudo apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+    fi
+}
+
+# Debian's redis-server: the chat server's tests start one per test (--redis).
+ensure_redis() {
+    if ! command -v redis-server >/dev/null; then
+        say "installing redis-server (apt)"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
     fi
 }
 

@@ -10,6 +10,7 @@
 //! driven by a twinsock load generator (see [`chat_load`]).
 
 mod chat_load;
+mod chat_scale;
 mod clients;
 mod scale;
 mod server;
@@ -331,6 +332,9 @@ fn repo_root() -> PathBuf {
 
 fn parse_args() -> Args {
     let mut args = std::env::args().skip(1);
+    if std::env::args().nth(1).as_deref() == Some("chat-scale") {
+        chat_scale::main(std::env::args().skip(2));
+    }
     if std::env::args().nth(1).as_deref() == Some("chat") {
         chat_load::main(args.skip(1));
     }
