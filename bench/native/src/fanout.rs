@@ -39,9 +39,13 @@ pub struct FanoutResult {
     pub server_cpu_per_broadcast_us: f64,
 }
 
+/// The sender's connection, kept open until the run's CPU is measured (the server's thread for
+/// it, which does the fan-out, would take its CPU time with it if it ended first).
+type SenderSocket = tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>;
+
 /// The paced sender: `total` messages at `rate_hz` (each due at its own time, so that a late
-/// one does not shift the rest), then the end marker.
-fn send_paced(url: &str, epoch: Instant, rate_hz: f64, total: usize) -> Result<()> {
+/// one does not shift the rest), then the end marker. Returns its open connection.
+fn send_paced(url: &str, epoch: Instant, rate_hz: f64, total: usize) -> Result<SenderSocket> {
     let (mut ws, _) = tungstenite::connect(url).map_err(|e| format!("fan-out sender: {e}"))?;
     if let tungstenite::stream::MaybeTlsStream::Plain(tcp) = ws.get_mut() {
         tcp.set_nodelay(true).map_err(|e| e.to_string())?;
@@ -59,7 +63,7 @@ fn send_paced(url: &str, epoch: Instant, rate_hz: f64, total: usize) -> Result<(
         ws.send(tungstenite::Message::binary(message))
             .map_err(|e| format!("fan-out sender: {e}"))?;
     }
-    Ok(())
+    Ok(ws)
 }
 
 /// One run: `n` receivers of `client`, `warmup + measured` broadcasts at `rate_hz`.
@@ -101,10 +105,11 @@ pub fn run(
             }
         }))
         .await;
+        // The sender has sent the end marker (every receiver saw it), so it is done: its
+        // connection stays open until the window is closed.
+        let sender = sender.join().map_err(|_| "fan-out sender panicked".to_string())?;
         let cpu = window.end();
-        sender
-            .join()
-            .map_err(|_| "fan-out sender panicked".to_string())??;
+        drop(sender?);
         let mut all = Vec::with_capacity(n * measured);
         for latencies in per_receiver {
             all.extend(latencies?);
