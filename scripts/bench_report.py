@@ -151,9 +151,10 @@ def server_check(native):
         if not rows:
             continue
         fastest = max(rows, key=lambda r: r["median"])
-        parts.append("{}: fastest {} ({}), its process {:.0f}% of a core, the server {:.0f}%".format(
-            label, fastest["client"], native_value(fastest["median"], fastest["unit"]),
-            fastest["client_cpu_share"] * 100, fastest["server_cpu_share"] * 100))
+        parts.append("{}: fastest {} ({}), its process {:.0f}% of a core, the server {:.0f}% ({:.2f}x the client's CPU per "
+                     "message)".format(label, fastest["client"], native_value(fastest["median"], fastest["unit"]),
+                                       fastest["client_cpu_share"] * 100, fastest["server_cpu_share"] * 100,
+                                       fastest["server_cpu_share"] / fastest["client_cpu_share"]))
     fan = native.get("fanout", [])
     if fan:
         worst = max(fan, key=lambda r: r["cpu"]["server_cpu_us"] / r["cpu"]["wall_us"])
@@ -247,10 +248,12 @@ def native_section(native, chart):
             "`BufWriter`, flushed once per batch.\n\n" + table(headers, native_rows(native)))
     check = server_check(native)
     if check:
-        text += ("\n\nThe servers' share: CPU during the fastest client's rounds, as a share of one core. Each echo "
-                 "connection has a server thread of its own, so a server below 100% was waiting for the client, not "
-                 "limiting it; in a round trip the batching server makes one read and one write, the least a server "
-                 "can: " + "; ".join(check) + ".")
+        text += ("\n\nIs the server the ceiling? CPU during the fastest client's rounds, as a share of one core, and "
+                 "the server's CPU per message against that client's (both over the same window, so the machine's "
+                 "other load cancels out). Each echo connection has a server thread of its own: a server below 100% "
+                 "of a core that needs less CPU per message than the fastest client waits for the client, not the "
+                 "other way round; in a round trip the batching server makes one read and one write, the least a "
+                 "server can: " + "; ".join(check) + ".")
     ceiling = ceiling_rows(native)
     if any(any(c != "-" for c in row[1:]) for row in ceiling):
         text += ("\n\n### The ceiling case: the per-message echo server\n\nThe earlier runs' echo server (blocking "
