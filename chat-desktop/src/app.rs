@@ -15,6 +15,8 @@ pub struct ChatWindow {
     draft: String,
     /// Why the last line was not sent (queue full, chat over), shown under the box.
     problem: Option<String>,
+    /// Whether the send box had the keyboard last frame (to say so when it gets it).
+    box_has_keyboard: bool,
 }
 
 impl ChatWindow {
@@ -25,6 +27,7 @@ impl ChatWindow {
             view,
             draft: String::new(),
             problem: None,
+            box_has_keyboard: false,
         }
     }
 
@@ -57,17 +60,27 @@ impl eframe::App for ChatWindow {
                     open,
                     egui::TextEdit::singleline(&mut self.draft)
                         .hint_text("Say something")
-                        .desired_width(ui.available_width() - 60.0),
+                        .desired_width(ui.available_width() - 60.0)
+                        // Enter sends and the box keeps the keyboard: type, Enter, type again.
+                        .return_key(None),
                 );
-                let entered = field.lost_focus() && ui.input(|input| input.key_pressed(egui::Key::Enter));
+                let entered = field.has_focus() && ui.input(|input| input.key_pressed(egui::Key::Enter));
                 let clicked = ui.add_enabled(open, egui::Button::new("Send")).clicked();
                 if open && (entered || clicked) {
                     self.send();
                 }
-                // The box keeps the keyboard: type, Enter, type again.
-                if open && !field.has_focus() {
+                // The box takes the keyboard whenever the window has it (asking while the
+                // window has not would only make egui repaint again and again).
+                let window_has_keyboard = ui.input(|input| input.focused);
+                if open && window_has_keyboard && !field.has_focus() {
                     field.request_focus();
                 }
+                let box_has_keyboard = field.has_focus();
+                if box_has_keyboard && !self.box_has_keyboard {
+                    // Said on stderr, so that a script knows when typing reaches the box.
+                    eprintln!("chat-desktop: the send box has the keyboard");
+                }
+                self.box_has_keyboard = box_has_keyboard;
             });
             if let Some(problem) = &self.problem {
                 ui.colored_label(egui::Color32::DARK_RED, problem);
