@@ -160,10 +160,13 @@ impl fmt::Display for ChatStatus {
             Self::Connecting => f.write_str("connecting"),
             Self::Open => f.write_str("open"),
             Self::Reconnecting { attempt, delay } => {
+                // Tenths of a second, rounded, in integers: no float formatting in the page.
+                let tenths = (delay.as_millis() + 50) / 100;
                 write!(
                     f,
-                    "reconnecting in {:.1} s (attempt {attempt})",
-                    delay.as_secs_f64()
+                    "reconnecting in {}.{} s (attempt {attempt})",
+                    tenths / 10,
+                    tenths % 10
                 )
             }
             Self::Retrying { attempt } => write!(f, "connecting (attempt {attempt})"),

@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlFormElement, HtmlInputElement};
 
-use twinsock::BrowserWebSocket;
+use twinsock::{BrowserWebSocket, ReconnectError};
 
 use crate::{Chat, ChatEnd, ChatEvent};
 
@@ -50,7 +50,7 @@ pub fn start_chat_page() -> Result<(), JsValue> {
         .query_selector("input[name=message]")?
         .ok_or("the publish form has no message input")?
         .dyn_into()?;
-    let chat = Rc::new(Chat::<BrowserWebSocket>::connect("/ws").map_err(|e| e.to_string())?);
+    let chat = Rc::new(Chat::<BrowserWebSocket>::connect("/ws").map_err(page_error)?);
     status.set_text_content(Some(&chat.status().to_string()));
 
     let sender = chat.clone();
@@ -95,6 +95,16 @@ pub fn start_chat_page() -> Result<(), JsValue> {
         form.set_onsubmit(None);
     });
     Ok(())
+}
+
+/// Why the chat could not start, for the page's caller. Only the socket's own errors can
+/// happen (the chat's options are fixed and valid), and only they are formatted: the options'
+/// messages would bring float formatting into the page's module.
+fn page_error(error: ReconnectError) -> JsValue {
+    match error {
+        ReconnectError::Socket(error) => error.to_string().into(),
+        _ => "the chat's reconnect options are invalid".into(),
+    }
 }
 
 /// Starts the hello page (`www/hello.html`): the tutorial's first demo against `/hello`, each

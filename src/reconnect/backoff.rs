@@ -15,7 +15,10 @@ pub(crate) fn delay(options: &ReconnectOptions, attempt: u32, random: f64) -> Du
     // An overflow gives infinity, which the cap turns into the maximum.
     let base = (options.min_delay.as_secs_f64() * options.growth_factor.powi(exponent)).min(max);
     let jittered = (base * (1.0 + options.jitter * random.clamp(0.0, 1.0))).min(max);
-    Duration::from_secs_f64(jittered).max(options.min_delay)
+    // Finite and within the maximum, so the conversion cannot fail.
+    Duration::try_from_secs_f64(jittered)
+        .unwrap_or(options.max_delay)
+        .max(options.min_delay)
 }
 
 /// A uniformly random number in 0..1 for the jitter: the browser's `Math.random()` in a page,
