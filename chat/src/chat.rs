@@ -161,7 +161,8 @@ impl fmt::Display for ChatStatus {
             Self::Open => f.write_str("open"),
             Self::Reconnecting { attempt, delay } => {
                 // Tenths of a second, rounded, in integers: no float formatting in the page.
-                let tenths = (delay.as_millis() + 50) / 100;
+                let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+                let tenths = millis.saturating_add(50) / 100;
                 write!(
                     f,
                     "reconnecting in {}.{} s (attempt {attempt})",
