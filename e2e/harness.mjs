@@ -1,13 +1,14 @@
 // Shared helpers of the end-to-end tests (`node --test e2e/*.test.mjs`, run by scripts/e2e.sh):
 // starting and stopping the processes under test (chat-server, the native `chat` client, the
-// tutorial's Node server), headless Chromium through playwright-core, and bounded waits.
+// `chat-desktop` window under Xvfb, the tutorial's Node server), headless Chromium through
+// playwright-core, and bounded waits.
 //
 // Every process started here is stopped by PID: by the test's own cleanup (`t.after`), and in
 // any case when this test process exits (a `process.on('exit')` safety net, also reached on
 // SIGINT/SIGTERM). Every wait has a time limit; nothing sleeps for a fixed time to wait for an
 // outcome. Everything listens on and connects to 127.0.0.1 only.
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -218,7 +219,7 @@ export class Proc extends EventEmitter {
 
 /**
  * Starts a server that announces itself with one stdout line `<name> listening on http://ADDR/`
- * and returns {proc, url, origin, host, port, wsUrl}.
+ * (or `https://ADDR/`: then `wsUrl` is `wss://`) and returns {proc, url, origin, host, port, wsUrl}.
  */
 async function startServer(name, command, args, timeout = 30000) {
   const proc = new Proc(name, command, args);
@@ -228,19 +229,19 @@ async function startServer(name, command, args, timeout = 30000) {
     await proc.stop();
     throw e;
   }
-  const match = /listening on (http:\/\/([^/\s]+)\/)\s*$/.exec(proc.lines[0]);
+  const match = /listening on ((https?):\/\/([^/\s]+)\/)\s*$/.exec(proc.lines[0]);
   if (!match) {
     await proc.stop();
     throw new Error(`${name}: unexpected first line ${JSON.stringify(proc.lines[0])}\n${proc.describe()}`);
   }
-  const host = match[2];
+  const [, url, scheme, host] = match;
   return {
     proc,
-    url: match[1],
-    origin: `http://${host}`,
+    url,
+    origin: `${scheme}://${host}`,
     host,
     port: Number(host.split(':').pop()),
-    wsUrl: `ws://${host}/ws`,
+    wsUrl: `${scheme === 'https' ? 'wss' : 'ws'}://${host}/ws`,
     stop: () => proc.stop(),
   };
 }
@@ -264,6 +265,68 @@ export function startTutorialServer() {
 /** The native terminal client, `chat URL`, stdin piped. */
 export function startChat(wsUrl, name = 'chat') {
   return new Proc(name, bin('chat'), [wsUrl]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The desktop window
+
+/**
+ * A virtual X display (Xvfb, 800x600, no TCP) on a display number it picks itself
+ * (`-displayfd 1`: it prints the number on stdout once it is ready). Returns {proc, display}.
+ */
+export async function startXvfb() {
+  const proc = new Proc('Xvfb', 'Xvfb', ['-displayfd', '1', '-screen', '0', '800x600x24', '-nolisten', 'tcp']);
+  try {
+    await proc.waitForLines(1, 30000);
+  } catch (e) {
+    await proc.stop();
+    throw e;
+  }
+  return { proc, display: `:${proc.lines[0].trim()}`, stop: () => proc.stop() };
+}
+
+/** The egui chat window, `chat-desktop URL ARGS...`, on X display `display`, with OpenGL in software. */
+export function startDesktop(wsUrl, display, args = []) {
+  return new Proc('chat-desktop', bin('chat-desktop'), [wsUrl, ...args], {
+    env: { DISPLAY: display, LIBGL_ALWAYS_SOFTWARE: '1' },
+  });
+}
+
+/** Runs a program with `DISPLAY=display`, at most `timeout` ms; resolves with its stdout. */
+function runOnDisplay(display, command, args, timeout = 15000) {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { env: { ...process.env, DISPLAY: display }, timeout }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args.join(' ')}: ${error.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/**
+ * Types `text` and Enter into the chat window's send box as a person would, through the X
+ * server (xdotool): gives the window the keyboard (there is no window manager: the keyboard
+ * goes to the root window first, since winit reports no focus when it comes from the X
+ * server's default pointer-root focus), clicks the box (bottom left of the window), waits until
+ * the window says on stderr that the box has the keyboard, types, presses Enter. `desktop` is
+ * the window's Proc.
+ */
+export async function typeIntoDesktop(desktop, display, text) {
+  const window = (await runOnDisplay(display, 'xdotool', ['search', '--sync', '--onlyvisible', '--name', '^twinsock chat$'])).split('\n')[0];
+  const geometry = await runOnDisplay(display, 'xdotool', ['getwindowgeometry', '--shell', window]);
+  const height = Number(/HEIGHT=(\d+)/.exec(geometry)[1]);
+  const root = /Window id: (0x[0-9a-f]+)/.exec(await runOnDisplay(display, 'xwininfo', ['-root']))[1];
+  await runOnDisplay(display, 'xdotool', ['windowfocus', '--sync', root]);
+  await runOnDisplay(display, 'xdotool', ['windowfocus', '--sync', window]);
+  await runOnDisplay(display, 'xdotool', ['mousemove', '--window', window, '100', String(height - 13), 'click', '1']);
+  await desktop.waitForStderr(/the send box has the keyboard/);
+  await runOnDisplay(display, 'xdotool', ['type', '--delay', '15', text]);
+  await runOnDisplay(display, 'xdotool', ['key', 'Return']);
+}
+
+/** Saves the whole X screen to `file` (ImageMagick's `import -window root`); returns its number of colours. */
+export async function screenshotDisplay(display, file) {
+  await runOnDisplay(display, 'import', ['-window', 'root', file]);
+  return Number((await runOnDisplay(display, 'identify', ['-format', '%k', file])).trim());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,8 +355,8 @@ export function launchBrowser() {
  * A new page (in its own context) at `url`, recording its console messages in `page.logs`
  * (`{type, text}`) and uncaught errors in `page.errors`.
  */
-export async function openPage(browser, url) {
-  const context = await browser.newContext();
+export async function openPage(browser, url, contextOptions = {}) {
+  const context = await browser.newContext(contextOptions);
   const page = await context.newPage();
   page.logs = [];
   page.errors = [];

@@ -25,7 +25,7 @@ const ESTABLISHED = '01';
 
 test('a client that never reads is disconnected while the others keep receiving', { timeout: 180000 }, async (t) => {
   const queue = 128;
-  const server = await startChatServer(['--queue', String(queue)]);
+  const server = await startChatServer(['--queue-bytes', String(queue * 256)]);
   t.after(server.stop);
 
   // The client that never reads: Node's `ws`, its socket paused right after the handshake.

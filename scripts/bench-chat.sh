@@ -8,6 +8,11 @@
 #
 #   scripts/bench-chat.sh            full run (5 rounds; about 5 minutes on 2 cores)
 #   scripts/bench-chat.sh --quick    smoke test (1 round, shorter paced runs)
+#   scripts/bench-chat.sh --scale-out [--quick]
+#                                    instead: one chat-server against two and three sharing one
+#                                    chat through one redis-server (`bench-native chat-scale`;
+#                                    3 rounds of 1,000 clients, about 4 minutes), into
+#                                    target/bench/chat-scale.json
 #
 # Prints a table of medians and ratios (chat-server / Node) and writes every run's numbers and
 # the machine's facts to target/bench/chat.json (the servers' logs next to it).
@@ -15,6 +20,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source scripts/bench-common.sh
+scale_out=
+if [ "${1:-}" = --scale-out ]; then
+    scale_out=1
+    shift
+fi
 bench_options "$@"
 # 10,000 clients in the generator and 10,000 connections in the server: both processes
 # inherit this limit.
@@ -46,9 +56,16 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 status=0
-target/bench-native-build/release/bench-native chat ${args[@]+"${args[@]}"} \
-    --chat-server target/release/chat-server --node "$(command -v node)" \
-    --tutorial e2e/tutorial-server.mjs --json target/bench/chat.json --pids "$pids" &
+if [ -n "$scale_out" ]; then
+    ensure_redis
+    target/bench-native-build/release/bench-native chat-scale ${args[@]+"${args[@]}"} \
+        --chat-server target/release/chat-server --redis-server "$(command -v redis-server)" \
+        --json target/bench/chat-scale.json --pids "$pids" &
+else
+    target/bench-native-build/release/bench-native chat ${args[@]+"${args[@]}"} \
+        --chat-server target/release/chat-server --node "$(command -v node)" \
+        --tutorial e2e/tutorial-server.mjs --json target/bench/chat.json --pids "$pids" &
+fi
 bench_pid=$!
 wait "$bench_pid" || status=$?
 bench_pid=

@@ -16,8 +16,46 @@ import sys
 
 RAW = "target/bench"
 OUT = "bench/results"
-CLIENT_ORDER = ["twinsock", "tungstenite", "tokio-tungstenite", "ewebsock"]
-COLOURS = {"twinsock": "#c0392b", "tungstenite": "#2c3e50", "tokio-tungstenite": "#2980b9", "ewebsock": "#7f8c8d"}
+# The native clients, in the table's order (twinsock last, beside its ratio), and their colours.
+CLIENT_ORDER = ["tungstenite", "tokio-tungstenite", "tokio-websockets", "fastwebsockets", "fastwebsockets+BufWriter",
+                "yawc", "ewebsock", "twinsock"]
+COLOURS = {"twinsock": "#c0392b", "tungstenite": "#2c3e50", "tokio-tungstenite": "#2980b9", "tokio-websockets": "#27ae60",
+           "fastwebsockets": "#8e44ad", "fastwebsockets+BufWriter": "#d35400", "yawc": "#16a085", "ewebsock": "#7f8c8d"}
+# The crates whose versions the facts list.
+NATIVE_CRATES = ["twinsock", "tungstenite", "tokio-tungstenite", "tokio-websockets", "fastwebsockets", "yawc", "ewebsock",
+                 "tokio"]
+# The native table's rows: measurement id, label. Rows for ids the run lacks are left out.
+NATIVE_ROWS = [
+    ("round_trip_rate", "sequential round trips, 32 B (per s)"),
+    ("round_trip_p50", "round trip p50"),
+    ("round_trip_p99", "round trip p99"),
+    ("pipelined_rate", "pipelined 1 KiB, 1,000 in flight (msg/s)"),
+    ("large_mb_s", "1 MiB messages, one at a time (MB/s)"),
+    ("fanout_100_p50", "fan-out, 100 clients in one process: p50"),
+    ("fanout_100_p99", "fan-out, 100 clients in one process: p99"),
+    ("fanout_1000_p50", "fan-out, 1,000 clients in one process: p50"),
+    ("fanout_1000_p99", "fan-out, 1,000 clients in one process: p99"),
+    ("memory_per_socket", "memory per socket, 1,000 sockets after one echo (KiB)"),
+    ("cpu_per_round_trip", "CPU per round trip"),
+    ("syscalls_round_trip", "system calls per round trip"),
+    ("switches_round_trip", "context switches per round trip"),
+    ("cpu_per_pipelined", "CPU per pipelined 1 KiB message"),
+    ("syscalls_pipelined", "system calls per pipelined message"),
+    ("switches_pipelined", "context switches per pipelined message"),
+    ("cpu_per_large", "CPU per 1 MiB message"),
+    ("syscalls_large", "system calls per 1 MiB message"),
+    ("connect_p50", "connect-to-open p50"),
+    ("connect_p99", "connect-to-open p99"),
+]
+# twinsock's targets (issue 11): measurement id, the reference client (None: the best async peer).
+NATIVE_TARGETS = [
+    ("round_trip_rate", None),
+    ("pipelined_rate", None),
+    ("large_mb_s", None),
+    ("fanout_100_p99", None),
+    ("fanout_1000_p99", None),
+    ("memory_per_socket", "tokio-websockets"),
+]
 CHAT_SERVERS = [("chat-server", "chat_server", "chat-server", "#c0392b"), ("node", "node", "Node ws", "#2c3e50")]
 
 
@@ -29,41 +67,210 @@ def load(name):
         return json.load(f)
 
 
-def fmt(value, unit):
+def native_value(value, unit):
+    """A native measure's median in the unit people read it in."""
+    if value is None or value != value:
+        return "-"
+    if unit == "µs":
+        return "{:,.2f} ms".format(value / 1000) if value >= 1000 else "{:,.1f} µs".format(value)
     if unit in ("rt/s", "msg/s"):
-        return "{:,.0f}".format(value)
-    if unit in ("MB/s",):
-        return "{:,.0f}".format(value)
-    return "{:,.1f}".format(value)
+        return "{:,.1f}k".format(value / 1000) if value >= 1000 else "{:,.0f}".format(value)
+    if unit in ("calls", "switches"):
+        return "{:,.2f}".format(value)
+    return "{:,.1f}".format(value) if value < 100 else "{:,.0f}".format(value)
+
+
+def native_summary(native):
+    """(measurement id, client) -> summary row."""
+    return {(r["id"], r["client"]): r for r in native["summary"]}
+
+
+def native_target(native, measure, reference):
+    """twinsock's median, the reference's name and median, and whether the target is met; None if not measured."""
+    by = native_summary(native)
+    ours = by.get((measure, "twinsock"))
+    if not ours:
+        return None
+    name = reference or ours["best_async_peer"]
+    theirs = by.get((measure, name)) if name else None
+    if not theirs:
+        return None
+    met = ours["median"] >= theirs["median"] if ours["higher_is_better"] else ours["median"] <= theirs["median"]
+    return ours, name, theirs, met
 
 
 def native_rows(native):
-    by_id = {}
-    for row in native["summary"]:
-        by_id.setdefault((row["id"], row["unit"]), {})[row["client"]] = row
+    """The issue's table: one row per measure, one column per client, then twinsock's ratio and target."""
+    by = native_summary(native)
+    targets = dict(NATIVE_TARGETS)
     rows = []
-    for (measure, unit), clients in by_id.items():
+    for measure, label in NATIVE_ROWS:
+        cells = [by.get((measure, client)) for client in CLIENT_ORDER]
+        present = [c for c in cells if c]
+        if not present:
+            continue
+        unit = present[0]["unit"]
+        ours = by.get((measure, "twinsock"))
+        ratio = "-"
+        if ours and ours["ratio_to_best_async_peer"] is not None:
+            ratio = "{:.2f}x {}".format(ours["ratio_to_best_async_peer"], ours["best_async_peer"])
+        target = ""
+        if measure in targets:
+            result = native_target(native, measure, targets[measure])
+            if result:
+                _, name, _, met = result
+                target = "{} ({} {})".format("met" if met else "**not met**",
+                                             "at or above" if ours["higher_is_better"] else "at or below", name)
+        rows.append([label] + [native_value(c["median"], unit) if c else "-" for c in cells] + [ratio, target])
+    return rows
+
+
+def ceiling_rows(native):
+    """The ceiling case: the same clients against the per-message server, and that as a share of the batching figure."""
+    by = native_summary(native)
+    rows = []
+    for measure, label in (("round_trip_rate", "sequential round trips (per s)"), ("pipelined_rate", "pipelined 1 KiB (msg/s)")):
         cells = []
         for client in CLIENT_ORDER:
-            row = clients.get(client)
-            cells.append("{} ({:.2f}x)".format(fmt(row["median"], unit), row["ratio_to_tungstenite"]) if row else "n/a")
-        rows.append(["{} ({})".format(measure.replace("_", " "), unit)] + cells)
+            ceiling, batching = by.get(("ceiling_" + measure, client)), by.get((measure, client))
+            if not ceiling:
+                cells.append("-")
+                continue
+            share = " ({:.2f}x)".format(ceiling["median"] / batching["median"]) if batching and batching["median"] else ""
+            cells.append(native_value(ceiling["median"], ceiling["unit"]) + share)
+        rows.append([label] + cells)
     return rows
+
+
+def server_check(native):
+    """For each echo measure: the fastest client's and the server's CPU (share of one core) in its rounds."""
+    parts = []
+    for measure, label in (("round_trip_rate", "round trips"), ("pipelined_rate", "pipelined"), ("large_mb_s", "1 MiB"),
+                           ("ceiling_pipelined_rate", "pipelined against the per-message server")):
+        rows = [r for r in native["summary"] if r["id"] == measure and r["server_cpu_share"] is not None]
+        if not rows:
+            continue
+        fastest = max(rows, key=lambda r: r["median"])
+        parts.append("{}: fastest {} ({}), its process {:.0f}% of a core, the server {:.0f}% ({:.2f}x the client's CPU per "
+                     "message)".format(label, fastest["client"], native_value(fastest["median"], fastest["unit"]),
+                                       fastest["client_cpu_share"] * 100, fastest["server_cpu_share"] * 100,
+                                       fastest["server_cpu_share"] / fastest["client_cpu_share"]))
+    fan = native.get("fanout", [])
+    if fan:
+        worst = max(fan, key=lambda r: r["cpu"]["server_cpu_us"] / r["cpu"]["wall_us"])
+        parts.append("fan-out: the broadcast server at most {:.0f}% of a core ({:,.0f} µs of CPU per broadcast to {:,} clients)".format(
+            worst["cpu"]["server_cpu_us"] / worst["cpu"]["wall_us"] * 100, worst["server_cpu_per_broadcast_us"], worst["clients"]))
+    return parts
+
+
+def syscall_rows(native):
+    """System calls per message by name (medians over rounds), per client, for each profiled measure."""
+    profiles = native.get("profile", [])
+    rows = []
+    for measure, label in (("round_trip", "per round trip"), ("pipelined", "per pipelined 1 KiB message")):
+        for client in CLIENT_ORDER:
+            runs = [p for p in profiles if p["client"] == client and p["measure"] == measure]
+            if not runs:
+                continue
+            names = sorted({n for p in runs for n in p["syscalls_by_name"]})
+            med = {n: median([p["syscalls_by_name"].get(n, 0.0) for p in runs]) for n in names}
+            calls = ", ".join("{} {:.2f}".format(n, v) for n, v in sorted(med.items(), key=lambda kv: -kv[1]) if v >= 0.01)
+            rows.append([label, client, "{:.2f}".format(median([p["syscalls_per_msg"] for p in runs])), calls])
+    return rows
+
+
+def median(values):
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
 
 def scale_rows(native):
     rows = []
-    for client, runs in native.get("scale", {}).items():
-        runs = sorted(runs, key=lambda r: r["open_all_ms"])
+    for client in CLIENT_ORDER:
+        runs = native.get("scale", {}).get(client)
+        if not runs:
+            continue
+        runs = sorted(runs, key=lambda r: r["rss_per_socket_kib"])
         mid = runs[len(runs) // 2]
         rows.append([
             client,
             "{:.0f} ms".format(mid["open_all_ms"]),
             "{} -> {}".format(mid["threads_before"], mid["threads_after"]),
             "{:.1f} MiB -> {:.1f} MiB".format(mid["rss_before_kib"] / 1024, mid["rss_after_kib"] / 1024),
-            "{:.0f} KiB".format(mid["rss_per_socket_kib"]),
+            "{:.1f} KiB".format(mid["rss_per_socket_kib"]),
         ])
     return rows
+
+
+def native_misses(native):
+    """For each missed native target: what the run's own profile says about twinsock against the reference."""
+    by = native_summary(native)
+    lines = []
+    profile_of = {"round_trip_rate": "round_trip", "pipelined_rate": "pipelined", "large_mb_s": "large"}
+    for measure, reference in NATIVE_TARGETS:
+        result = native_target(native, measure, reference)
+        if not result or result[3]:
+            continue
+        ours, name, theirs, _ = result
+        text = "{}: twinsock {} against {}{} {}".format(ours["title"], native_value(ours["median"], ours["unit"]), name,
+                                                       "'" if name.endswith("s") else "'s",
+                                                       native_value(theirs["median"], theirs["unit"]))
+        kind = profile_of.get(measure)
+        if kind:
+            facts = []
+            for prefix, what in (("cpu_per_" + kind, "µs of CPU"), ("syscalls_" + kind, "system calls"),
+                                 ("switches_" + kind, "context switches")):
+                a, b = by.get((prefix, "twinsock")), by.get((prefix, name))
+                if a and b:
+                    facts.append("{:.2f} {} against {:.2f}".format(a["median"], what, b["median"]))
+            if facts:
+                text += "; per message, " + ", ".join(facts)
+        elif measure.startswith("fanout"):
+            a, b = by.get((measure, "twinsock")), by.get((measure, name))
+            if a and b and a["client_cpu_share"] is not None and b["client_cpu_share"] is not None:
+                text += "; the receiving process used {:.0f}% of a core against {:.0f}%".format(
+                    a["client_cpu_share"] * 100, b["client_cpu_share"] * 100)
+        lines.append(text + ".")
+    return lines
+
+
+def native_section(native, chart):
+    headers = ["measure"] + CLIENT_ORDER + ["twinsock / best async peer", "target"]
+    text = ("## Native client\n\n"
+            "Each client used the way its own documentation shows (`bench/native/src/clients.rs` says how), medians "
+            "over rounds that alternate the clients, against servers that are not the ceiling. \"Best async peer\": the "
+            "best of tokio-tungstenite, tokio-websockets, fastwebsockets (either mode) and yawc; raw tungstenite "
+            "(blocking) and ewebsock (a thread per socket) are shown but are not async peers. fastwebsockets writes "
+            "each frame with its own system call, as its docs show; `fastwebsockets+BufWriter` is it behind tokio's "
+            "`BufWriter`, flushed once per batch.\n\n" + table(headers, native_rows(native)))
+    check = server_check(native)
+    if check:
+        text += ("\n\nIs the server the ceiling? CPU during the fastest client's rounds, as a share of one core, and "
+                 "the server's CPU per message against that client's (both over the same window, so the machine's "
+                 "other load cancels out). Each echo connection has a server thread of its own: a server below 100% "
+                 "of a core that needs less CPU per message than the fastest client waits for the client, not the "
+                 "other way round; in a round trip the batching server makes one read and one write, the least a "
+                 "server can: " + "; ".join(check) + ".")
+    ceiling = ceiling_rows(native)
+    if any(any(c != "-" for c in row[1:]) for row in ceiling):
+        text += ("\n\n### The ceiling case: the per-message echo server\n\nThe earlier runs' echo server (blocking "
+                 "tungstenite, `send` after every message); in brackets, the share of the same client's figure "
+                 "against the batching server.\n\n" + table(["measure"] + CLIENT_ORDER, ceiling))
+    calls = syscall_rows(native)
+    if calls:
+        text += ("\n\n### System calls by name\n\nCounted by `perf stat` over the timed loop only, every thread of a "
+                 "fresh process (medians over rounds).\n\n" + table(["measure", "client", "calls", "by name"], calls))
+    text += ("\n\n### 1,000 sockets in one process\n\n"
+             + table(["client", "time to open all", "threads", "resident memory", "per socket"], scale_rows(native)))
+    if chart:
+        text += "\n\n![Round-trip latency distributions](bench/results/latency.svg)"
+    text += "\n\n" + "\n".join("- " + note for note in native.get("notes", []))
+    if native.get("errors"):
+        text += "\n\nErrors in the native run:\n\n" + "\n".join("- " + e for e in native["errors"])
+    return text
 
 
 def web_rows(web):
@@ -243,13 +450,9 @@ def chat_section(chat, chart):
     return text
 
 
-# What the profiles showed for the targets this design misses (see the issue's closing notes).
+# What the profiles showed for the chat targets this design misses (see the issue's closing notes); the native
+# ones come from the run's own profile (native_misses).
 MISSES = [
-    ("native round-trip", "Native round trips: a blocking tungstenite loop waits in its own `read`; twinsock's "
-     "application thread waits for the shared I/O thread, which reads the echo and wakes it: one more thread "
-     "wake-up per round trip (a lone send is already written on the caller's thread, which took the rate from "
-     "0.80x to 0.89x and p99 from 1.23x to 1.11x in a side-by-side run). Under `perf` the difference is the "
-     "kernel's scheduling (task switch and wake-up), not twinsock's code."),
     ("p99 delivery latency", "Chat latency under the paced load: both servers spend about 10 µs of CPU per "
      "delivery, mostly the kernel's TCP send path (chat-server's workers are 90% in the kernel), so neither "
      "can be twice as fast per write on 2 cores; and the load generator, one I/O thread taking in every "
@@ -265,19 +468,15 @@ def target_rows(native, chat, web, size):
         rows.append([target, measured, "yes" if met else "**no**"])
 
     if native:
-        by = {(r["id"], r["client"]): r for r in native["summary"]}
-        for measure, label, bound, higher in (("round_trip_rate", "round-trip rate", 0.95, True),
-                                              ("pipelined_rate", "pipelined rate", 0.95, True),
-                                              ("round_trip_p99", "round-trip p99", 1.2, False)):
-            row = by.get((measure, "twinsock"))
-            if row:
-                ratio = row["ratio_to_tungstenite"]
-                add("native {}: {} {}x raw tungstenite's".format(label, "at least" if higher else "at most", bound),
-                    "{:.2f}x".format(ratio), ratio >= bound if higher else ratio <= bound)
-        ours, theirs = by.get(("round_trip_rate", "twinsock")), by.get(("round_trip_rate", "ewebsock"))
-        if ours and theirs:
-            ahead = ours["median"] / theirs["median"]
-            add("native round trips: at least 20x ewebsock's", "{:.0f}x".format(ahead), ahead >= 20)
+        for measure, reference in NATIVE_TARGETS:
+            result = native_target(native, measure, reference)
+            if result:
+                ours, name, theirs, met = result
+                add("native {}: twinsock {} {}".format(ours["title"], "at or above" if ours["higher_is_better"] else "at or below",
+                                                      "tokio-websockets'" if reference else "the best async peer"),
+                    "{} vs {} {} ({:.2f}x)".format(native_value(ours["median"], ours["unit"]), name,
+                                                   native_value(theirs["median"], theirs["unit"]), ours["median"] / theirs["median"]),
+                    met)
     if chat:
         for row in chat["summary"]:
             if row.get("target"):
@@ -319,21 +518,12 @@ def main():
         text = ("## Targets\n\nThe benchmark issue's targets against this run (details in the sections below).\n\n"
                 + table(["target", "measured", "met?"], targets))
         missed = " ".join(row[0] for row in targets if row[2] != "yes")
-        why = [why for key, why in MISSES if key in missed]
+        why = (native_misses(native) if native else []) + [why for key, why in MISSES if key in missed]
         if why:
             text += "\n\nWhere a target is missed, what the profiles show:\n\n" + "\n".join("- " + w for w in why)
         sections.append(text)
     if native:
-        machine = native["machine"]
-        sections.append("## Native client\n\nMedians over alternating rounds against one local echo server; "
-                        "in brackets, the ratio to raw (blocking) tungstenite.\n\n"
-                        + table(["measurement"] + CLIENT_ORDER, native_rows(native)))
-        sections.append("### 1,000 sockets in one process\n\n"
-                        + table(["client", "time to open all", "threads", "resident memory", "per socket"], scale_rows(native)))
-        if chart:
-            sections.append("![Round-trip latency distributions](bench/results/latency.svg)")
-        if native.get("errors"):
-            sections.append("Errors in the native run:\n\n" + "\n".join("- " + e for e in native["errors"]))
+        sections.append(native_section(native, chart))
     if chat:
         sections.append(chat_section(chat, deliveries_chart))
     if web:
@@ -352,7 +542,7 @@ def main():
         facts.append("- Load average at start and end of the native run: {} / {}".format(
             " ".join(m["loadavg_start"].split()[:3]), " ".join(m["loadavg_end"].split()[:3])))
         facts.append("- {}; crates: {}".format(m["rustc"], ", ".join(
-            "{} {}".format(k, "/".join(v)) for k, v in sorted(m["crates"].items()) if k in CLIENT_ORDER + ["tokio"])))
+            "{} {}".format(k, "/".join(v)) for k, v in sorted(m["crates"].items()) if k in NATIVE_CRATES)))
     if chat:
         m = chat["machine"]
         facts.append("- Load average at start and end of the chat run: {} / {}; {}".format(

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # The end-to-end tests: real headless Chromium (Debian's, driven by playwright-core) on the
-# www/ pages, the native `chat` client, chat-server and the tutorial's Node server
-# (e2e/tutorial-server.mjs), all on 127.0.0.1. Builds what they need first (pkg/ with
-# wasm-pack, the chat-server and chat binaries), then runs `node --test` on e2e/*.test.mjs,
-# one file at a time. Exits with the tests' status. A screenshot of the chat is left in
-# target/e2e/chat.png.
+# www/ pages, the native `chat` client, the `chat-desktop` window (under Xvfb), chat-server
+# and the tutorial's Node server (e2e/tutorial-server.mjs), all on 127.0.0.1. Builds what they
+# need first (pkg/ with wasm-pack, the chat-server, chat and chat-desktop binaries), then runs
+# `node --test` on e2e/*.test.mjs, one file at a time. Exits with the tests' status.
+# Screenshots are left in target/e2e/ (chat.png, desktop.png, chat-reconnected.png).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
 
 ensure_browser
+ensure_desktop_tools
 ensure_npm
 build_www
-say "building chat-server and chat"
-cargo build --quiet -p chat-server -p twinsock-chat --bin chat-server --bin chat
+say "building chat-server, chat and chat-desktop"
+cargo build --quiet -p chat-server -p twinsock-chat -p chat-desktop --bin chat-server --bin chat --bin chat-desktop
 
 say "end-to-end tests (e2e/*.test.mjs)"
 mkdir -p target/e2e

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, skipping what is already present:
 # the wasm32 target, rustfmt and clippy, wasm-bindgen-cli at the exact version Cargo.lock
-# holds, wasm-pack, the npm packages of package-lock.json, and Debian's chromium and
-# chromedriver. A failed install stops the script (in CI a missing tool is a failure).
+# holds, wasm-pack, the npm packages of package-lock.json, Debian's chromium and chromedriver,
+# Debian's redis-server, and for the desktop client's test Xvfb, Mesa, ImageMagick and xdotool.
+# A failed install stops the script (in CI a missing tool is a failure).
 # Sourced by the other scripts (`source scripts/setup.sh`), or run on its own.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -40,6 +41,35 @@ ensure_browser() {
         [ "$(id -u)" -eq 0 ] || sudo="sudo"
         $sudo apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+    fi
+}
+
+# Debian's redis-server: the chat server's tests start one per test (--redis).
+ensure_redis() {
+    if ! command -v redis-server >/dev/null; then
+        say "installing redis-server (apt)"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+    fi
+}
+
+# The desktop client's end-to-end test: a virtual X display (Xvfb), OpenGL in software (Mesa's
+# DRI drivers), ImageMagick for the screenshot, xdotool (and xwininfo) to type into the window.
+ensure_desktop_tools() {
+    local missing=()
+    command -v Xvfb >/dev/null || missing+=(xvfb)
+    dpkg -s libgl1-mesa-dri >/dev/null 2>&1 || missing+=(libgl1-mesa-dri)
+    command -v import >/dev/null && command -v identify >/dev/null || missing+=(imagemagick)
+    command -v xdotool >/dev/null || missing+=(xdotool)
+    command -v xwininfo >/dev/null || missing+=(x11-utils)
+    if [ ${#missing[@]} -gt 0 ]; then
+        say "installing ${missing[*]} (apt)"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
 }
 

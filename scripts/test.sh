@@ -15,6 +15,7 @@ ensure_rust
 ensure_wasm_bindgen
 ensure_browser
 ensure_npm
+ensure_redis
 
 logs=target/test-logs
 mkdir -p "$logs"

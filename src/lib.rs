@@ -23,6 +23,9 @@
 //! # }
 //! ```
 //!
+//! [`ReconnectingSocket`] (module `reconnect`) keeps a connection up by itself: backoff with
+//! jitter, a send queue while disconnected, and events to show, on both targets.
+//!
 //! [`WebSocket`] is the current target's backend: `NativeWebSocket` natively,
 //! `BrowserWebSocket` on wasm32. Each is also reachable by that name where it compiles.
 
@@ -31,12 +34,18 @@ mod event;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
+mod reconnect;
 mod rules;
 mod socket;
 
 pub use bytes::Bytes;
 pub use error::{DomException, Error, FailureCause, IoFailure, ProtocolNameError, UrlError};
 pub use event::{CloseEvent, Event, Message, ReadyState};
+pub use reconnect::{
+    Clock, Ending, InvalidOption, ReconnectError, ReconnectEvent, ReconnectOptions, ReconnectingSocket,
+    SendError, SystemClock, SystemSleep, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_GROWTH_FACTOR, DEFAULT_JITTER,
+    DEFAULT_MAX_DELAY, DEFAULT_MAX_QUEUED, DEFAULT_MIN_DELAY, DEFAULT_MIN_UPTIME,
+};
 pub use rules::url::WebSocketUrl;
 pub use socket::{
     Socket, WebSocketBuilder, DEFAULT_CLOSE_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE,

@@ -1,6 +1,11 @@
 //! One WebSocket connection: a reader that acts on the client's messages, and a writer that
 //! drains the client's queue, both in the connection's task.
 //!
+//! The reader takes a turn of the runtime's cooperative budget for every message, so that a
+//! burst already in the socket's buffer does not keep every other connection's writer from
+//! running; and it waits (reading nothing more) while a recipient's queue is full, which
+//! pushes back on the sender (see [`crate::hub`]).
+//!
 //! Whoever decides to close (the reader for a bad message, the hub for a full queue or the
 //! shutdown) asks the writer, which sends the close frame; the reader then waits for the
 //! client's answer. From that moment the connection is dropped after [`CLOSE_TIMEOUT`] at
@@ -8,6 +13,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -16,9 +22,12 @@ use futures::{SinkExt, StreamExt};
 use tokio::time::{timeout, timeout_at, Instant};
 use tracing::{debug, info};
 
+use crate::connection::Connection;
 use crate::hello;
-use crate::hub::{Close, Mailbox, Membership, Outgoing};
+use crate::hub::{Close, Mailbox, Membership, Outgoing, SLOW_AFTER};
 use crate::rate::RateLimit;
+use crate::relay::Relay;
+use crate::transport::UnfinishedTooLong;
 
 /// How long a connection may take to close once the server decided to close it.
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -32,6 +41,12 @@ pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// glibc serves such buffers with `mmap` at first, then raises its mmap threshold and keeps
 /// later ones in per-thread arenas; small buffers are ordinary, reused allocations.
 pub const READ_BUFFER: usize = 256;
+
+/// How much tungstenite gathers before it writes to the socket (a flush writes at once).
+pub const WRITE_BUFFER: usize = 8 * 1024;
+
+/// The most a frame's head takes (2 bytes, 8 of length, 4 of mask).
+const FRAME_HEAD: usize = 14;
 
 /// What a WebSocket route does with the client's messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,12 +85,20 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// The limit given to the WebSocket layer: twice ours, so that a message somewhat over our
-    /// limit is read whole and answered with a clean 1009 close. (Beyond this the layer fails
-    /// the read; the client still gets a 1009 close frame, but the connection is then dropped
-    /// without reading the rest.)
-    pub fn transport_limit(self) -> usize {
-        self.max_message_size.saturating_mul(2)
+    /// The most tungstenite may hold unwritten: what it gathers, plus one whole frame. Pongs
+    /// owed to a client that sends pings and reads nothing pile up to this, not further (the
+    /// newest pong then replaces the one waiting).
+    pub fn max_write_buffer(self) -> usize {
+        WRITE_BUFFER + self.max_message_size.saturating_add(FRAME_HEAD)
+    }
+
+    /// The most a connection may read without completing a message: a whole message, cut in
+    /// frames of at least 64 bytes, plus their heads. An endless message of empty (or tiny)
+    /// fragments stops there with 1009.
+    pub fn max_unfinished(self) -> usize {
+        let frames = self.max_message_size / 64 + 1;
+        self.max_message_size
+            .saturating_add(frames.saturating_mul(FRAME_HEAD))
     }
 }
 
@@ -90,6 +113,10 @@ pub struct Session {
     pub route: Route,
     /// The client's limits.
     pub limits: Limits,
+    /// The client's connection (its meters).
+    pub connection: Arc<Connection>,
+    /// The Redis link, with `--redis`: chat messages are published to the other servers.
+    pub relay: Option<Arc<Relay>>,
     /// The client's address, for the logs.
     pub peer: SocketAddr,
     /// The request's `Origin`, for the logs.
@@ -121,11 +148,23 @@ async fn run_split(sink: SplitSink<WebSocket, Message>, stream: SplitStream<WebS
         mailbox,
         route,
         limits,
+        connection,
+        relay,
         peer,
         origin,
     } = session;
     info!(%peer, path = route.path(), origin = origin.as_deref().unwrap_or("none"), "connected");
-    let reader = read(stream, &member, route, limits);
+    connection.limit_unfinished(limits.max_unfinished());
+    let reader = read(
+        stream,
+        Actor {
+            member: &member,
+            route,
+            relay: relay.as_deref(),
+        },
+        limits,
+        &connection,
+    );
     let writer = write(sink, mailbox);
     tokio::pin!(reader, writer);
     let (end, server_close) = tokio::select! {
@@ -156,27 +195,31 @@ async fn run_split(sink: SplitSink<WebSocket, Message>, stream: SplitStream<WebS
 }
 
 /// Reads the client's messages and acts on them until the client's close frame, the end of
-/// the connection, or an error.
+/// the connection, or an error. (tungstenite enforces the message size limit, 1009.)
 async fn read(
     mut stream: SplitStream<WebSocket>,
-    member: &Membership,
-    route: Route,
+    actor: Actor<'_>,
     limits: Limits,
+    connection: &Connection,
 ) -> ReadEnd {
     let mut rate = (limits.rate_limit > 0).then(|| RateLimit::new(limits.rate_limit));
     let mut end = ReadEnd::default();
     while let Some(received) = stream.next().await {
+        if received.is_ok() {
+            connection.message_read();
+        }
         let close = match received {
             Ok(Message::Close(frame)) => {
                 end.peer_close = Some(frame.map_or(1005, |frame| frame.code));
                 None
             }
-            Ok(Message::Ping(_) | Message::Pong(_)) => None,
-            // Once we asked to close, data is dropped while we wait for the client's close.
+            // Once we asked to close, the rest is dropped while we wait for the client's close.
             Ok(_) if end.asked_to_close => None,
-            Ok(message) if message_len(&message) > limits.max_message_size => Some(Close::TOO_BIG),
             Ok(_) if rate.as_mut().is_some_and(|rate| !rate.allow()) => Some(Close::RATE_LIMIT),
-            Ok(message) => act(member, route, message),
+            // Pings whose pongs the socket has not taken for a while: the client does not read.
+            Ok(Message::Ping(_)) if connection.write_blocked_for() >= SLOW_AFTER => Some(Close::TOO_SLOW),
+            Ok(Message::Ping(_) | Message::Pong(_)) => None,
+            Ok(message) => actor.act(message).await,
             Err(error) => {
                 debug!(%error, "read failed");
                 // The stream ends after an error; the writer may still send a close frame.
@@ -184,28 +227,50 @@ async fn read(
             }
         };
         if let Some(close) = close {
-            member.close(close);
+            actor.member.close(close);
             end.asked_to_close = true;
         }
+        // Let the other connections' writers run between two messages of a burst.
+        tokio::task::coop::consume_budget().await;
     }
     end
 }
 
-/// Acts on a data message within the limits; `Some` when the client must be closed.
-fn act(member: &Membership, route: Route, message: Message) -> Option<Close> {
-    match (route, message) {
-        (Route::Chat, Message::Text(text)) => member.broadcast(Message::Text(cut(text))),
-        (Route::Chat, _) => return Some(Close::BINARY),
-        (Route::Hello, Message::Text(text)) => match hello::greeting(&text) {
-            Some(greeting) => {
-                member.reply(Outgoing::Message(Message::Text(greeting.into())));
-                member.reply(Outgoing::Close(Close::NORMAL));
+/// What acts on the client's data messages.
+#[derive(Clone, Copy)]
+struct Actor<'a> {
+    member: &'a Membership,
+    route: Route,
+    relay: Option<&'a Relay>,
+}
+
+impl Actor<'_> {
+    /// Acts on a data message within the limits (waiting while a recipient's queue, or the
+    /// Redis outbox, is full); `Some` when the client must be closed.
+    async fn act(self, message: Message) -> Option<Close> {
+        let member = self.member;
+        match (self.route, message) {
+            (Route::Chat, Message::Text(text)) => {
+                let text = cut(text);
+                member.broadcast(Message::Text(text.clone())).await;
+                if let Some(relay) = self.relay {
+                    relay.publish(text).await;
+                }
             }
-            None => member.reply(Outgoing::Message(Message::Text(text))),
-        },
-        (Route::Echo | Route::Hello, message) => member.reply(Outgoing::Message(message)),
+            (Route::Chat, _) => return Some(Close::BINARY),
+            (Route::Hello, Message::Text(text)) => match hello::greeting(&text) {
+                Some(greeting) => {
+                    member
+                        .reply(Outgoing::Message(Message::Text(greeting.into())))
+                        .await;
+                    member.reply(Outgoing::Close(Close::NORMAL)).await;
+                }
+                None => member.reply(Outgoing::Message(Message::Text(text))).await,
+            },
+            (Route::Echo | Route::Hello, message) => member.reply(Outgoing::Message(message)).await,
+        }
+        None
     }
-    None
 }
 
 /// Drains the queue into the socket until it must close; then sends the close frame (for at
@@ -238,7 +303,14 @@ async fn write(mut sink: SplitSink<WebSocket, Message>, mailbox: Mailbox) -> Opt
                 Ok::<_, axum::Error>(())
             } => sent,
         };
-        sent.ok()?;
+        match sent {
+            Ok(()) => {}
+            // Pongs owed to a client that reads nothing filled tungstenite's bounded buffer.
+            Err(error) if matches!(ws_error(&error), Some(tungstenite::Error::WriteBufferFull(_))) => {
+                break Close::TOO_SLOW
+            }
+            Err(_) => return None,
+        }
     };
     let started = Instant::now();
     let frame = CloseFrame {
@@ -258,23 +330,21 @@ fn cut(text: Utf8Bytes) -> Utf8Bytes {
     }
 }
 
-/// A data message's payload length in bytes.
-fn message_len(message: &Message) -> usize {
-    match message {
-        Message::Text(text) => text.len(),
-        Message::Binary(data) => data.len(),
-        Message::Ping(data) | Message::Pong(data) => data.len(),
-        Message::Close(_) => 0,
-    }
+/// The tungstenite error inside axum's.
+fn ws_error(error: &axum::Error) -> Option<&tungstenite::Error> {
+    std::error::Error::source(error)?.downcast_ref::<tungstenite::Error>()
 }
 
 /// The close frame owed to the client for a read error, if any: axum wraps its tungstenite's
 /// error, which tells them apart.
 fn close_for(error: &axum::Error) -> Option<Close> {
     use tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
-    match std::error::Error::source(error)?.downcast_ref::<WsError>()? {
+    match ws_error(error)? {
         WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
         WsError::Capacity(CapacityError::MessageTooLong { .. }) => Some(Close::TOO_BIG),
+        WsError::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<UnfinishedTooLong>()) => {
+            Some(Close::TOO_BIG)
+        }
         WsError::Utf8(_) => Some(Close::INVALID_UTF8),
         WsError::Protocol(_) => Some(Close::PROTOCOL_ERROR),
         _ => None,

@@ -9,13 +9,17 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 * 1024;
 /// `--max-clients`: how many WebSocket clients may be connected at once.
 pub const DEFAULT_MAX_CLIENTS: usize = 10_000;
-/// `--queue`: how many outgoing messages may wait for one client before it is dropped.
-pub const DEFAULT_QUEUE: usize = 256;
+/// `--queue-bytes`: how many bytes of outgoing messages may wait for one client (64 KiB: about
+/// 250 chat lines of the longest kind, 1,000 short ones). Each message counts its text plus
+/// [`crate::queue::ENTRY_COST`] bytes for its place in the queue.
+pub const DEFAULT_QUEUE_BYTES: usize = 64 * 1024;
 /// `--rate-limit`: messages per second a client may send (0: no limit).
 pub const DEFAULT_RATE_LIMIT: u32 = 0;
 /// `--header-timeout`: how long a connection may take to send a complete request head, in
 /// seconds (0: no limit).
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// `--redis-channel`: the Redis channel the servers of one chat share.
+pub const DEFAULT_REDIS_CHANNEL: &str = "twinsock-chat";
 /// `--www`: the directory served at `/` (relative to the working directory).
 pub const DEFAULT_WWW: &str = "www";
 /// `--pkg`: the directory served at `/pkg/` (the `wasm-pack build --target web` output).
@@ -32,8 +36,12 @@ pub struct Config {
     pub max_message_size: usize,
     /// How many WebSocket clients may be connected at once; one more gets HTTP 503.
     pub max_clients: usize,
-    /// Each client's outgoing queue, in messages; a client whose queue is full gets 1013.
-    pub queue: usize,
+    /// How many connections (HTTP and WebSocket) may be open at once; `None`: as many as the
+    /// open-files limit allows, less a reserve. Over it, a connection is refused with 503.
+    pub max_connections: Option<usize>,
+    /// Each client's outgoing queue, in bytes. A sender waits while a reading client's queue is
+    /// full; a client whose queue is full while its socket takes nothing gets 1013.
+    pub queue_bytes: usize,
     /// Messages per second per client (burst of as many); over it the client gets 1008.
     /// 0 turns the limit off.
     pub rate_limit: u32,
@@ -47,6 +55,21 @@ pub struct Config {
     pub pkg: PathBuf,
     /// Whether `/echo` (echo to the sender only) is served.
     pub echo_route: bool,
+    /// The TLS certificate chain and private key (PEM files): serve HTTPS and WSS.
+    pub tls: Option<TlsFiles>,
+    /// The Redis server shared with other chat servers (`redis://HOST:PORT/`), if any.
+    pub redis: Option<String>,
+    /// The Redis channel of the chat.
+    pub redis_channel: String,
+}
+
+/// `--tls-cert` and `--tls-key`: PEM files.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The certificate chain, the server's own certificate first.
+    pub cert: PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 impl Default for Config {
@@ -56,12 +79,16 @@ impl Default for Config {
             allow_origins: Vec::new(),
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             max_clients: DEFAULT_MAX_CLIENTS,
-            queue: DEFAULT_QUEUE,
+            max_connections: None,
+            queue_bytes: DEFAULT_QUEUE_BYTES,
             rate_limit: DEFAULT_RATE_LIMIT,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             www: PathBuf::from(DEFAULT_WWW),
             pkg: PathBuf::from(DEFAULT_PKG),
             echo_route: false,
+            tls: None,
+            redis: None,
+            redis_channel: DEFAULT_REDIS_CHANNEL.to_string(),
         }
     }
 }
@@ -70,7 +97,7 @@ impl Default for Config {
 #[derive(Debug)]
 pub enum Command {
     /// Run the server with these settings.
-    Run(Config),
+    Run(Box<Config>),
     /// Print [`usage`] and exit.
     Help,
 }
@@ -89,25 +116,46 @@ Options:
                              any). Always accepted: no Origin header, http://<listen address>,
                              http://localhost:<port> and http://127.0.0.1:<port>
   --max-message-size BYTES   largest incoming message (default {DEFAULT_MAX_MESSAGE_SIZE}); larger: close 1009
+                             (also the most a client's unfinished message holds; and at most
+                             that plus 8 KiB of unsent answers to its pings)
   --max-clients N            WebSocket clients at once (default {DEFAULT_MAX_CLIENTS}); one more: HTTP 503
-  --queue N                  outgoing messages queued per client (default {DEFAULT_QUEUE}); full: close 1013
-  --rate-limit N             messages per second per client, burst N (default {DEFAULT_RATE_LIMIT} = off); over: close 1008
-  --header-timeout SECS      seconds a connection may take to send a complete request head (default
-                             {header_timeout}; 0 = off); later: dropped. WebSockets are not bound
+  --max-connections N        connections at once, HTTP and WebSocket (default: the open-files limit,
+                             raised to its hard limit at start, less {reserve} kept for the server);
+                             one more: HTTP 503 at once, or it takes the place of the connection
+                             that has waited longest (over 1 s) for its request head
+  --queue-bytes BYTES        outgoing bytes queued per client (default {DEFAULT_QUEUE_BYTES}; each message
+                             counts its text + {entry} bytes). Full: the sender waits until it drains;
+                             a client whose queue stays full while its socket takes nothing for
+                             {slow} s is closed with 1013
+  --rate-limit N             messages per second per client, burst N, pings included (default
+                             {DEFAULT_RATE_LIMIT} = off); over: close 1008
+  --header-timeout SECS      seconds a connection may take to send a complete request head, TLS
+                             handshake included (default {header_timeout}; 0 = off); later: dropped.
+                             Heads over 16 KiB get 431. WebSockets are not bound
+  --tls-cert PATH            serve HTTPS and WSS with this certificate chain (PEM; with --tls-key)
+  --tls-key PATH             the certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1)
+  --redis URL                share the chat with the other servers on this Redis (redis://HOST:PORT/):
+                             publish every message, deliver what the others publish
+  --redis-channel NAME       the Redis channel of the chat (default {DEFAULT_REDIS_CHANNEL})
   --www DIR                  static files served at / (default {DEFAULT_WWW})
   --pkg DIR                  static files served at /pkg/ (default {DEFAULT_PKG})
   --echo-route               also serve /echo, which echoes text and binary to the sender only
   -h, --help                 print this help
 
+GET /health answers with the clients, connections and Redis link as JSON.
 Logs go to stderr; set RUST_LOG to change the level (default info).
 ",
         header_timeout = DEFAULT_HEADER_TIMEOUT.as_secs_f64(),
+        reserve = crate::open_files::RESERVE,
+        entry = crate::queue::ENTRY_COST,
+        slow = crate::hub::SLOW_AFTER.as_secs_f64(),
     )
 }
 
 /// Parses the arguments (without the program name). `--opt value` and `--opt=value` both work.
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let mut config = Config::default();
+    let (mut tls_cert, mut tls_key) = (None, None);
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -126,16 +174,26 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "--allow-origin" => config.allow_origins.push(value()?),
             "--max-message-size" => config.max_message_size = number(&name, &value()?, 1)?,
             "--max-clients" => config.max_clients = number(&name, &value()?, 1)?,
-            "--queue" => config.queue = number(&name, &value()?, 1)?,
+            "--max-connections" => config.max_connections = Some(number(&name, &value()?, 1)?),
+            "--queue-bytes" => config.queue_bytes = number(&name, &value()?, 1)?,
             "--rate-limit" => config.rate_limit = number(&name, &value()?, 0)?,
             "--header-timeout" => config.header_timeout = seconds(&name, &value()?)?,
             "--www" => config.www = PathBuf::from(value()?),
             "--pkg" => config.pkg = PathBuf::from(value()?),
             "--echo-route" if inline.is_none() => config.echo_route = true,
+            "--tls-cert" => tls_cert = Some(PathBuf::from(value()?)),
+            "--tls-key" => tls_key = Some(PathBuf::from(value()?)),
+            "--redis" => config.redis = Some(value()?),
+            "--redis-channel" => config.redis_channel = value()?,
             _ => return Err(format!("unknown argument {name:?}")),
         }
     }
-    Ok(Command::Run(config))
+    config.tls = match (tls_cert, tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".to_string()),
+    };
+    Ok(Command::Run(Box::new(config)))
 }
 
 /// `text` as a number of at least `min`, or an error naming the option.

@@ -11,14 +11,15 @@ pub struct OriginPolicy {
 }
 
 impl OriginPolicy {
-    /// The server's own origins for `local` (`http://<address>`, `http://localhost:<port>`,
-    /// `http://127.0.0.1:<port>`) plus `extra`; an `extra` entry `*` allows every origin.
-    pub fn new(local: SocketAddr, extra: &[String]) -> Self {
+    /// The server's own origins for `local` with `scheme` (`http` or `https`):
+    /// `SCHEME://<address>`, `SCHEME://localhost:<port>`, `SCHEME://127.0.0.1:<port>`; plus
+    /// `extra`, where an entry `*` allows every origin.
+    pub fn new(scheme: &str, local: SocketAddr, extra: &[String]) -> Self {
         let port = local.port();
         let mut allowed = vec![
-            format!("http://{local}"),
-            format!("http://localhost:{port}"),
-            format!("http://127.0.0.1:{port}"),
+            format!("{scheme}://{local}"),
+            format!("{scheme}://localhost:{port}"),
+            format!("{scheme}://127.0.0.1:{port}"),
         ];
         allowed.extend(
             extra

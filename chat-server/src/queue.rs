@@ -1,5 +1,10 @@
-//! A client's bounded outgoing queue: one producer side (the hub) and one consumer (the
-//! client's writer task).
+//! A client's outgoing queue, bounded by bytes: one producer side (the hub) and one consumer
+//! (the client's writer task).
+//!
+//! The queue itself never refuses: the hub looks at [`QueueSender::is_full`] first, and
+//! either waits for room (it is woken through the `room` [`Notify`] when a full queue drains
+//! below its bound), or closes a client that does not read. An item is taken while there is
+//! any room, so a queue holds at most its bound plus one item.
 //!
 //! It allocates nothing until something is queued, and gives its memory back as it empties
 //! below a quarter of what it holds. A tokio `mpsc` channel allocates a block of 32 slots at
@@ -10,15 +15,24 @@ use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
-/// Creates a queue that holds at most `capacity` items.
-pub fn bounded<T>(capacity: usize) -> (QueueSender<T>, QueueReceiver<T>) {
+use tokio::sync::Notify;
+
+/// What each queued item costs besides its payload, in bytes: its slot (an
+/// [`crate::hub::Outgoing`], 40 bytes) and its share of the payload's allocation, rounded up.
+pub const ENTRY_COST: usize = 64;
+
+/// Creates a queue that takes items while it holds fewer than `bound` bytes; `room` is
+/// notified (every waiter) whenever a full queue drains below its bound.
+pub fn bounded<T>(bound: usize, room: Arc<Notify>) -> (QueueSender<T>, QueueReceiver<T>) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             items: VecDeque::new(),
+            bytes: 0,
             waker: None,
             sender_gone: false,
         }),
-        capacity,
+        bound,
+        room,
     });
     (
         QueueSender {
@@ -31,12 +45,16 @@ pub fn bounded<T>(capacity: usize) -> (QueueSender<T>, QueueReceiver<T>) {
 #[derive(Debug)]
 struct Shared<T> {
     state: Mutex<State<T>>,
-    capacity: usize,
+    bound: usize,
+    room: Arc<Notify>,
 }
 
 #[derive(Debug)]
 struct State<T> {
-    items: VecDeque<T>,
+    /// The items and what each costs.
+    items: VecDeque<(T, usize)>,
+    /// The sum of the items' costs.
+    bytes: usize,
     /// The receiver waiting for an item.
     waker: Option<Waker>,
     sender_gone: bool,
@@ -54,25 +72,24 @@ pub struct QueueSender<T> {
     shared: Arc<Shared<T>>,
 }
 
-/// The queue was full: the item comes back.
-#[derive(Debug)]
-pub struct Full<T>(pub T);
-
 impl<T> QueueSender<T> {
-    /// Queues `item` without waiting; gives it back when the queue holds `capacity` items.
-    pub fn try_send(&self, item: T) -> Result<(), Full<T>> {
+    /// Whether the queue holds its bound or more.
+    pub fn is_full(&self) -> bool {
+        self.shared.lock().bytes >= self.shared.bound
+    }
+
+    /// Queues `item`, which costs `cost` bytes, whether or not the queue is full (the caller
+    /// looks at [`QueueSender::is_full`] first).
+    pub fn push(&self, item: T, cost: usize) {
         let waker = {
             let mut state = self.shared.lock();
-            if state.items.len() >= self.shared.capacity {
-                return Err(Full(item));
-            }
-            state.items.push_back(item);
+            state.items.push_back((item, cost));
+            state.bytes += cost;
             state.waker.take()
         };
         if let Some(waker) = waker {
             waker.wake();
         }
-        Ok(())
     }
 }
 
@@ -100,10 +117,15 @@ impl<T> QueueReceiver<T> {
     pub async fn recv(&mut self) -> Option<T> {
         poll_fn(|cx| {
             let mut state = self.shared.lock();
-            if let Some(item) = state.items.pop_front() {
+            if let Some((item, cost)) = state.items.pop_front() {
+                let was_full = state.bytes >= self.shared.bound;
+                state.bytes -= cost;
                 let (len, capacity) = (state.items.len(), state.items.capacity());
                 if capacity > 16 && len < capacity / 4 {
                     state.items.shrink_to(len * 2);
+                }
+                if was_full && state.bytes < self.shared.bound {
+                    self.shared.room.notify_waiters();
                 }
                 return Poll::Ready(Some(item));
             }
@@ -126,16 +148,23 @@ impl<T> QueueReceiver<T> {
 mod tests {
     use super::*;
 
+    fn queue<T>(bound: usize) -> (QueueSender<T>, QueueReceiver<T>, Arc<Notify>) {
+        let room = Arc::new(Notify::new());
+        let (sender, receiver) = bounded(bound, Arc::clone(&room));
+        (sender, receiver, room)
+    }
+
     #[test]
-    fn holds_capacity_items_in_order_and_refuses_more() {
-        let (sender, mut receiver) = bounded(2);
-        sender.try_send(1).unwrap();
-        sender.try_send(2).unwrap();
-        assert!(matches!(sender.try_send(3), Err(Full(3))));
-        assert!(!receiver.is_empty());
+    fn is_full_at_its_bound_in_bytes_and_keeps_the_order() {
+        let (sender, mut receiver, _) = queue(10);
+        sender.push(1, 4);
+        sender.push(2, 4);
+        assert!(!sender.is_full());
+        sender.push(3, 4);
+        assert!(sender.is_full());
         futures::executor::block_on(async {
             assert_eq!(receiver.recv().await, Some(1));
-            sender.try_send(3).unwrap();
+            assert!(!sender.is_full());
             assert_eq!(receiver.recv().await, Some(2));
             assert_eq!(receiver.recv().await, Some(3));
         });
@@ -143,9 +172,23 @@ mod tests {
     }
 
     #[test]
+    fn draining_below_the_bound_notifies_the_waiting_senders() {
+        let (sender, mut receiver, room) = queue(8);
+        sender.push("a", 8);
+        let waiting = room.notified();
+        futures::pin_mut!(waiting);
+        waiting.as_mut().enable();
+        futures::executor::block_on(async {
+            assert_eq!(receiver.recv().await, Some("a"));
+            // Completes only if notified.
+            waiting.await;
+        });
+    }
+
+    #[test]
     fn ends_after_the_sender_is_gone_and_the_queue_is_empty() {
-        let (sender, mut receiver) = bounded(4);
-        sender.try_send("last").unwrap();
+        let (sender, mut receiver, _) = queue(4);
+        sender.push("last", 1);
         drop(sender);
         futures::executor::block_on(async {
             assert_eq!(receiver.recv().await, Some("last"));
@@ -154,10 +197,10 @@ mod tests {
     }
 
     #[test]
-    fn a_waiting_receiver_is_woken_by_a_send_from_another_thread() {
-        let (sender, mut receiver) = bounded(1);
+    fn a_waiting_receiver_is_woken_by_a_push_from_another_thread() {
+        let (sender, mut receiver, _) = queue(1);
         let producer = std::thread::spawn(move || {
-            sender.try_send(7).unwrap();
+            sender.push(7, 1);
             sender
         });
         let got = futures::executor::block_on(receiver.recv());
@@ -168,9 +211,9 @@ mod tests {
 
     #[test]
     fn gives_memory_back_as_it_empties() {
-        let (sender, mut receiver) = bounded(1024);
+        let (sender, mut receiver, _) = queue(usize::MAX);
         for i in 0..1024 {
-            sender.try_send(i).unwrap();
+            sender.push(i, 1);
         }
         futures::executor::block_on(async {
             for _ in 0..1024 {

@@ -266,8 +266,9 @@ fn slow_reader_is_dropped_and_others_lose_nothing() {
     // 2 × n messages of about 180 bytes: more than the kernel buffers for a client that does
     // not read (mostly the server's send buffer), so the slow reader's queue must overflow.
     let n = (kernel_buffering() * 3 / 2 / (2 * 180)).max(5_000);
-    let queue = (4 * WINDOW).to_string();
-    let server = ChatServer::start(&["--queue", &queue]);
+    // Room for 4 × WINDOW of these messages: a reading client's queue never fills.
+    let queue = (4 * WINDOW * 256).to_string();
+    let server = ChatServer::start(&["--queue-bytes", &queue]);
     let (mut slow, code) = upgrade(server.port, "/ws", None);
     assert_eq!(code, 101);
     let start = Arc::new(Barrier::new(2));

@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlFormElement, HtmlInputElement};
 
-use twinsock::BrowserWebSocket;
+use twinsock::{BrowserWebSocket, ReconnectError};
 
 use crate::{Chat, ChatEnd, ChatEvent};
 
@@ -33,9 +33,10 @@ fn line(document: &Document, class: &str, text: &str) -> Result<Element, JsValue
     Ok(div)
 }
 
-/// Starts the chat page (`www/index.html`): the `publish` form sends its `message` input,
-/// each received message is prepended to `#messages`, `#status` shows the connection's
-/// state, and a last line says how the connection ended.
+/// Starts the chat page (`www/index.html`): the `publish` form sends its `message` input
+/// (queued while reconnecting), each received message is prepended to `#messages`, `#status`
+/// shows the connection's state (`open`, `reconnecting in 1.3 s (attempt 2)`, ...), and a last
+/// line says how the chat ended, if it ever does (the page reconnects by itself after a loss).
 #[wasm_bindgen]
 pub fn start_chat_page() -> Result<(), JsValue> {
     let document = document()?;
@@ -49,13 +50,14 @@ pub fn start_chat_page() -> Result<(), JsValue> {
         .query_selector("input[name=message]")?
         .ok_or("the publish form has no message input")?
         .dyn_into()?;
-    let chat = Rc::new(Chat::<BrowserWebSocket>::connect("/ws").map_err(|e| e.to_string())?);
-    status.set_text_content(Some(chat.status()));
+    let chat = Rc::new(Chat::<BrowserWebSocket>::connect("/ws").map_err(page_error)?);
+    status.set_text_content(Some(&chat.status().to_string()));
 
     let sender = chat.clone();
     let field = input.clone();
     let on_submit = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
         event.prevent_default();
+        // A refused line (queue full while reconnecting) stays in the field.
         if sender.send(&field.value()).is_ok() {
             field.set_value("");
         }
@@ -66,18 +68,24 @@ pub fn start_chat_page() -> Result<(), JsValue> {
         // The submit handler lives as long as the chat.
         let _on_submit = on_submit;
         while let Some(event) = chat.next().await {
-            status.set_text_content(Some(chat.status()));
+            status.set_text_content(Some(&chat.status().to_string()));
             let shown = match event {
-                ChatEvent::Connected => continue,
+                ChatEvent::Connected { .. }
+                | ChatEvent::Reconnecting { .. }
+                | ChatEvent::Connecting { .. } => continue,
                 ChatEvent::Line(text) => line(&document, "message", &text),
-                ChatEvent::Ended(end) => {
+                ChatEvent::Ended { end, unsent } => {
                     input.set_disabled(true);
                     let class = if matches!(end, ChatEnd::Closed { .. }) {
                         "closed"
                     } else {
                         "died"
                     };
-                    line(&document, class, &format!("— {end}"))
+                    let mut text = format!("— {end}");
+                    if !unsent.is_empty() {
+                        text.push_str(&format!(" (not sent: {})", unsent.join(" | ")));
+                    }
+                    line(&document, class, &text)
                 }
             };
             if let Ok(shown) = shown {
@@ -87,6 +95,16 @@ pub fn start_chat_page() -> Result<(), JsValue> {
         form.set_onsubmit(None);
     });
     Ok(())
+}
+
+/// Why the chat could not start, for the page's caller. Only the socket's own errors can
+/// happen (the chat's options are fixed and valid), and only they are formatted: the options'
+/// messages would bring float formatting into the page's module.
+fn page_error(error: ReconnectError) -> JsValue {
+    match error {
+        ReconnectError::Socket(error) => error.to_string().into(),
+        _ => "the chat's reconnect options are invalid".into(),
+    }
 }
 
 /// Starts the hello page (`www/hello.html`): the tutorial's first demo against `/hello`, each

@@ -11,6 +11,7 @@
 
 mod conn;
 mod handshake;
+mod restart;
 mod routes;
 mod tls;
 
@@ -26,6 +27,7 @@ use std::time::Duration;
 use rustls::ServerConfig;
 
 use crate::conn::Conn;
+use crate::restart::Restartable;
 pub use crate::routes::Files;
 
 /// Where the listeners bind (loopback addresses only; port 0 picks a free port), and the files
@@ -38,6 +40,9 @@ pub struct Options {
     pub wss: SocketAddr,
     /// The files `/file?name=NAME` sends, by name (read when asked for).
     pub files: Files,
+    /// Also run a restartable plain listener ([`TestServer::restartable`]), which the
+    /// `/restart` route stops and brings back.
+    pub restartable: bool,
 }
 
 impl Default for Options {
@@ -48,6 +53,7 @@ impl Default for Options {
             ws: any,
             wss: any,
             files: Files::new(),
+            restartable: false,
         }
     }
 }
@@ -69,6 +75,10 @@ pub struct TestServer {
     pub cert_der: Vec<u8>,
     /// The DER certificate of the `wrong_name` listener.
     pub wrong_name_cert_der: Vec<u8>,
+    /// The restartable plain listener's address, with [`Options::restartable`]: the same
+    /// routes, on a server that `/restart?down_ms=D` on the main listeners stops (cutting its
+    /// connections without a close frame) and starts again on this address after D ms.
+    pub restartable: Option<SocketAddr>,
     running: Arc<Running>,
     accept_threads: Vec<JoinHandle<()>>,
 }
@@ -78,6 +88,7 @@ pub struct TestServer {
 #[derive(Default)]
 struct Running {
     files: Files,
+    restartable: Option<Restartable>,
     stopped: AtomicBool,
     next_id: AtomicU64,
     connections: Mutex<HashMap<u64, TcpStream>>,
@@ -104,8 +115,14 @@ impl TestServer {
         let wss = listen(options.wss)?;
         let wrong_name = listen(SocketAddr::new(options.wss.ip(), 0))?;
         let closed = TcpListener::bind(SocketAddr::new(options.ws.ip(), 0))?.local_addr()?;
+        let restartable = if options.restartable {
+            Some(Restartable::start(options.ws.ip(), options.files.clone())?)
+        } else {
+            None
+        };
         let running = Arc::new(Running {
             files: options.files,
+            restartable,
             ..Running::default()
         });
         let mut server = Self {
@@ -115,6 +132,7 @@ impl TestServer {
             wrong_name: wrong_name.local_addr()?,
             cert_der: identity.cert_der.clone(),
             wrong_name_cert_der: other.cert_der.clone(),
+            restartable: running.restartable.as_ref().map(|r| r.addr),
             running,
             accept_threads: Vec::new(),
         };
@@ -134,9 +152,9 @@ impl TestServer {
 
     /// The start-up line the binary prints and the browser tests read:
     /// `ws=ADDR wss=ADDR cert=PATH closed=ADDR wrongname=ADDR wrongname_cert=PATH`, with the
-    /// certificates' paths as given.
+    /// certificates' paths as given, then ` restart=ADDR` with a restartable listener.
     pub fn line(&self, cert: &Path, wrong_name_cert: &Path) -> String {
-        format!(
+        let mut line = format!(
             "ws={} wss={} cert={} closed={} wrongname={} wrongname_cert={}",
             self.ws,
             self.wss,
@@ -144,7 +162,11 @@ impl TestServer {
             self.closed,
             self.wrong_name,
             wrong_name_cert.display()
-        )
+        );
+        if let Some(restartable) = self.restartable {
+            line.push_str(&format!(" restart={restartable}"));
+        }
+        line
     }
 
     /// Writes both certificates (DER) into `dir`, named after this process; returns their
@@ -175,6 +197,9 @@ impl TestServer {
         let connections = std::mem::take(&mut *lock(&self.running.connections));
         for tcp in connections.values() {
             let _ = tcp.shutdown(Shutdown::Both);
+        }
+        if let Some(restartable) = &self.running.restartable {
+            restartable.stop();
         }
     }
 }
@@ -228,7 +253,13 @@ fn accept_loop(listener: TcpListener, tls: Option<Arc<ServerConfig>>, running: A
                     None => Ok(Conn::Plain(tcp)),
                 };
                 match conn {
-                    Ok(conn) => routes::serve(conn, scheme, peer, &running_for_conn.files),
+                    Ok(conn) => routes::serve(
+                        conn,
+                        scheme,
+                        peer,
+                        &running_for_conn.files,
+                        running_for_conn.restartable.as_ref(),
+                    ),
                     Err(err) => eprintln!("test-server: {scheme} {peer}: TLS set-up failed: {err}"),
                 }
                 lock(&running_for_conn.connections).remove(&id);

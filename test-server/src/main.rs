@@ -2,7 +2,8 @@
 //! (the native tests start it in-process).
 //!
 //! Usage: `test-server [--ws ADDR] [--wss ADDR] [--file NAME=PATH]... [--exit-on-stdin-eof]`
-//! (`--file`: what `/file?name=NAME` sends).
+//! (`--file`: what `/file?name=NAME` sends). It always runs the restartable listener that
+//! `/restart` stops and starts again (`restart=ADDR` on its line).
 //!
 //! At start it prints exactly one line to stdout (see `TestServer::line`): the listeners'
 //! addresses and the paths of the two certificates, written to the temporary directory and
@@ -36,7 +37,10 @@ fn parse_addr(flag: &str, value: Option<String>) -> SocketAddr {
 
 /// Parses the command line: the listeners' options, and whether to exit at stdin's end.
 fn parse_args() -> (Options, bool) {
-    let mut options = Options::default();
+    let mut options = Options {
+        restartable: true,
+        ..Options::default()
+    };
     let mut exit_on_stdin_eof = false;
     let mut args = env::args().skip(1);
     while let Some(arg) = args.next() {

@@ -18,6 +18,7 @@
 //! | `/mute` | after the handshake, read and discard raw bytes: never answer anything (60 s at most) |
 //! | `/hello` | the tutorial's demo: "My name is N" gets "Hello from server, N!", then close 1000 |
 //! | `/file?name=N` | send the file the server was given as N as one text message, then close 1000 (4404 if there is none) |
+//! | `/restart?down_ms=D` | stop the restartable listener (its connections cut without a close frame), send `stopped`, start it again on the same address after D ms (30 s at most), send `restarted`, then echo (4404 without a restartable listener) |
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -33,6 +34,7 @@ use tungstenite::{Error, Message, WebSocket};
 
 use crate::conn::Conn;
 use crate::handshake::{self, hex_digit, read_request, respond_with, Request};
+use crate::restart::{Restartable, MAX_DOWN};
 
 /// Read timeout while reading the request head.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -60,6 +62,7 @@ const WS_ROUTES: &[&str] = &[
     "/hello",
     "/mute",
     "/file",
+    "/restart",
 ];
 
 /// An open server-side WebSocket.
@@ -69,7 +72,13 @@ type Ws = WebSocket<Conn>;
 pub type Files = HashMap<String, PathBuf>;
 
 /// Serves one connection, then logs one line about it to stderr.
-pub fn serve(mut conn: Conn, scheme: &str, peer: SocketAddr, files: &Files) {
+pub fn serve(
+    mut conn: Conn,
+    scheme: &str,
+    peer: SocketAddr,
+    files: &Files,
+    restartable: Option<&Restartable>,
+) {
     let _ = conn.set_write_timeout(IO_TIMEOUT);
     if let Err(err) = conn.set_read_timeout(HANDSHAKE_TIMEOUT) {
         eprintln!("test-server: {scheme} {peer}: cannot set a read timeout: {err}");
@@ -77,7 +86,7 @@ pub fn serve(mut conn: Conn, scheme: &str, peer: SocketAddr, files: &Files) {
     }
     match read_request(&mut conn) {
         Ok((request, leftover)) => {
-            let outcome = route(conn, &request, leftover, files);
+            let outcome = route(conn, &request, leftover, files, restartable);
             eprintln!("test-server: {scheme} {peer} {} -> {outcome}", request.target);
         }
         Err(err) => {
@@ -98,7 +107,13 @@ fn http_answer(mut conn: Conn, status: u16, reason: &str, extra: &str, body: &st
 }
 
 /// Dispatches a request to its route and returns a description of how it went.
-fn route(mut conn: Conn, request: &Request, leftover: Vec<u8>, files: &Files) -> String {
+fn route(
+    mut conn: Conn,
+    request: &Request,
+    leftover: Vec<u8>,
+    files: &Files,
+    restartable: Option<&Restartable>,
+) -> String {
     let path = request.path.as_str();
     match path {
         "/reject" => return reject(conn, request),
@@ -148,6 +163,7 @@ fn route(mut conn: Conn, request: &Request, leftover: Vec<u8>, files: &Files) ->
         "/ping" => ping(&mut ws, request),
         "/hello" => hello(&mut ws),
         "/file" => file(&mut ws, request, files),
+        "/restart" => restart(&mut ws, request, restartable),
         _ => Ok("unreachable route".into()),
     };
     ws.into_inner().finish(LINGER);
@@ -463,6 +479,33 @@ fn file(ws: &mut Ws, request: &Request, files: &Files) -> tungstenite::Result<St
         reason: reason.into(),
     }))?;
     echo(ws).map(|end| format!("{outcome}; {end}"))
+}
+
+/// `/restart?down_ms=D`: stops the restartable listener, says `stopped`, keeps it down for D ms
+/// (the outage under test, at most [`MAX_DOWN`]), starts it again on its address, says
+/// `restarted`, then echoes. Closes with 4404 when there is no restartable listener, 1011 when
+/// it cannot be bound again.
+fn restart(ws: &mut Ws, request: &Request, restartable: Option<&Restartable>) -> tungstenite::Result<String> {
+    let Some(restartable) = restartable else {
+        ws.close(Some(CloseFrame {
+            code: CloseCode::from(4404),
+            reason: "no restartable listener".into(),
+        }))?;
+        return echo(ws).map(|end| format!("no restartable listener; {end}"));
+    };
+    let down = Duration::from_millis(request.num("down_ms", 0u64)).min(MAX_DOWN);
+    restartable.stop();
+    ws.send(Message::Text("stopped".into()))?;
+    thread::sleep(down);
+    if let Err(err) = restartable.start_again() {
+        ws.close(Some(CloseFrame {
+            code: CloseCode::Error,
+            reason: "cannot listen again".into(),
+        }))?;
+        return echo(ws).map(|end| format!("{}: cannot listen again: {err}; {end}", restartable.addr));
+    }
+    ws.send(Message::Text("restarted".into()))?;
+    echo(ws).map(|end| format!("{} down for {down:?}, back; {end}", restartable.addr))
 }
 
 /// The reason phrase of an HTTP status code.

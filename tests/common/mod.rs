@@ -143,11 +143,14 @@ pub struct Server {
     pub wrongname: String,
     /// The wrong-name listener's certificate (DER; natively only).
     pub wrongname_cert: Vec<u8>,
+    /// The restartable listener, which `/restart?down_ms=D` stops and brings back.
+    pub restart: String,
 }
 
 /// The test server: natively one started in-process for this test binary; in the browser the
 /// one whose start-up line (`ws=ADDR wss=ADDR cert=PATH closed=ADDR wrongname=ADDR
-/// wrongname_cert=PATH`) the test script exported as `TWINSOCK_TEST_SERVER` at build time.
+/// wrongname_cert=PATH restart=ADDR`) the test script exported as `TWINSOCK_TEST_SERVER` at
+/// build time.
 pub fn server() -> &'static Server {
     static SERVER: std::sync::OnceLock<Server> = std::sync::OnceLock::new();
     SERVER.get_or_init(start_server)
@@ -171,12 +174,17 @@ fn start_server() -> Server {
         closed: field("closed"),
         wrongname: field("wrongname"),
         wrongname_cert: Vec::new(),
+        restart: field("restart"),
     }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
 fn start_server() -> Server {
-    let server = twinsock_test_server::TestServer::start(Default::default()).expect("start the test server");
+    let options = twinsock_test_server::Options {
+        restartable: true,
+        ..Default::default()
+    };
+    let server = twinsock_test_server::TestServer::start(options).expect("start the test server");
     let found = Server {
         ws: server.ws.to_string(),
         wss: server.wss.to_string(),
@@ -184,6 +192,7 @@ fn start_server() -> Server {
         closed: server.closed.to_string(),
         wrongname: server.wrong_name.to_string(),
         wrongname_cert: server.wrong_name_cert_der.clone(),
+        restart: server.restartable.expect("a restartable listener").to_string(),
     };
     // Dropping the handle leaves it serving for the life of this test process.
     found
@@ -192,6 +201,11 @@ fn start_server() -> Server {
 /// `ws://` URL of `path` on the test server.
 pub fn ws(path: &str) -> String {
     format!("ws://{}{}", server().ws, path)
+}
+
+/// `ws://` URL of `path` on the test server's restartable listener.
+pub fn restartable(path: &str) -> String {
+    format!("ws://{}{}", server().restart, path)
 }
 
 /// `wss://` URL of `path` on the test server.

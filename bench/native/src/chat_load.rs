@@ -63,7 +63,7 @@ usage: bench-native chat --chat-server PATH --tutorial PATH [--node PATH] [--qui
 Needs an open-files limit above the memory test's client count (scripts/bench-chat.sh raises it).";
 
 /// The senders among the clients.
-const SENDERS: usize = 10;
+pub(crate) const SENDERS: usize = 10;
 /// Clients connecting at once (below both servers' listen backlogs: Node's 511, tokio's 1024).
 const CONNECTING_AT_ONCE: usize = 256;
 
@@ -103,11 +103,11 @@ impl ChatConfig {
 
 static START: OnceLock<Instant> = OnceLock::new();
 
-fn now_us() -> u64 {
+pub(crate) fn now_us() -> u64 {
     START.get_or_init(Instant::now).elapsed().as_micros() as u64
 }
 
-fn message(phase: u32, sender: usize, seq: u64) -> String {
+pub(crate) fn message(phase: u32, sender: usize, seq: u64) -> String {
     format!("{phase}:{sender}:{seq}:{}", now_us())
 }
 
@@ -145,10 +145,10 @@ impl Server {
 
 /// PIDs of the servers running now: the watchdog and the panic hook stop them, and they are
 /// mirrored in the `--pids` file for the calling script.
-static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
-static PIDS_FILE: OnceLock<Option<PathBuf>> = OnceLock::new();
+pub(crate) static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+pub(crate) static PIDS_FILE: OnceLock<Option<PathBuf>> = OnceLock::new();
 
-fn write_pids(pids: &[u32]) {
+pub(crate) fn write_pids(pids: &[u32]) {
     if let Some(Some(path)) = PIDS_FILE.get() {
         let text: String = pids.iter().map(|p| format!("{p}\n")).collect();
         let _ = std::fs::write(path, text);
@@ -257,7 +257,7 @@ impl Drop for ServerProc {
 }
 
 /// A numeric field (in KiB for memory) of /proc/PID/status; 0 if unreadable.
-fn status_field(pid: u32, name: &str) -> u64 {
+pub(crate) fn status_field(pid: u32, name: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .lines()
@@ -297,12 +297,12 @@ fn stat_cpu(path: &Path) -> Option<(String, f64)> {
 
 /// CPU seconds of a process (`None`: this one), in all and per thread name.
 #[derive(Debug, Clone, Default)]
-struct CpuSnapshot {
-    total: f64,
+pub(crate) struct CpuSnapshot {
+    pub(crate) total: f64,
     threads: BTreeMap<String, f64>,
 }
 
-fn cpu(pid: Option<u32>) -> CpuSnapshot {
+pub(crate) fn cpu(pid: Option<u32>) -> CpuSnapshot {
     let base = match pid {
         Some(pid) => PathBuf::from(format!("/proc/{pid}")),
         None => PathBuf::from("/proc/self"),
@@ -345,7 +345,7 @@ fn cpu_use(before: &CpuSnapshot, after: &CpuSnapshot, secs: f64) -> CpuUse {
 }
 
 /// `n` with thousands separators (1,000).
-fn thousands(n: usize) -> String {
+pub(crate) fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -366,27 +366,27 @@ fn round2(v: f64) -> f64 {
 /// What the receivers collect for the current phase. One thread (a tokio `LocalSet`) runs every
 /// receiver task and the controller, so a `RefCell` is enough.
 #[derive(Default)]
-struct Tally {
+pub(crate) struct Tally {
     phase: u32,
-    delivered: u64,
-    expected: u64,
-    latencies_us: Vec<u32>,
+    pub(crate) delivered: u64,
+    pub(crate) expected: u64,
+    pub(crate) latencies_us: Vec<u32>,
     first_recv_us: u64,
-    last_recv_us: u64,
+    pub(crate) last_recv_us: u64,
     /// Messages of an earlier phase (late) or not ours.
     stale: u64,
-    closed: usize,
+    pub(crate) closed: usize,
     close_codes: BTreeMap<u16, usize>,
     errors: Vec<String>,
 }
 
-struct Shared {
-    tally: RefCell<Tally>,
-    notify: Notify,
+pub(crate) struct Shared {
+    pub(crate) tally: RefCell<Tally>,
+    pub(crate) notify: Notify,
 }
 
 impl Shared {
-    fn begin(&self, phase: u32, expected: u64) {
+    pub(crate) fn begin(&self, phase: u32, expected: u64) {
         let mut t = self.tally.borrow_mut();
         t.phase = phase;
         t.delivered = 0;
@@ -426,7 +426,7 @@ impl Shared {
 
     /// Waits until the expected deliveries arrived, a client closed, or `deadline`. Returns
     /// whether all arrived.
-    async fn wait(&self, deadline: Instant) -> bool {
+    pub(crate) async fn wait(&self, deadline: Instant) -> bool {
         loop {
             {
                 let t = self.tally.borrow();
@@ -446,7 +446,7 @@ impl Shared {
     }
 }
 
-async fn receive(socket: Arc<Vec<WebSocket>>, index: usize, shared: Rc<Shared>) {
+pub(crate) async fn receive(socket: Arc<Vec<WebSocket>>, index: usize, shared: Rc<Shared>) {
     while let Some(event) = socket[index].next_event().await {
         match event {
             Event::Message(Message::Text(text)) => shared.on_message(text.as_bytes()),
@@ -468,7 +468,7 @@ async fn receive(socket: Arc<Vec<WebSocket>>, index: usize, shared: Rc<Shared>) 
 
 /// Opens `n` clients, at most [`CONNECTING_AT_ONCE`] connecting at a time, within `cap`.
 /// Returns the open sockets and the first error, if any failed.
-async fn connect_all(url: &str, n: usize, cap: Duration) -> (Vec<WebSocket>, usize, Option<String>) {
+pub(crate) async fn connect_all(url: &str, n: usize, cap: Duration) -> (Vec<WebSocket>, usize, Option<String>) {
     let deadline = Instant::now() + cap;
     let mut attempts = futures::stream::iter((0..n).map(|_| {
         WebSocketBuilder::new(url)
@@ -498,7 +498,7 @@ async fn connect_all(url: &str, n: usize, cap: Duration) -> (Vec<WebSocket>, usi
 
 // ---- the senders ------------------------------------------------------------------------------
 
-enum Plan {
+pub(crate) enum Plan {
     /// `rate` messages per second in all, round robin over the senders, for `duration`.
     Paced { rate: f64, duration: Duration },
     /// `per_sender` messages from each sender, interleaved, as fast as they are accepted.
@@ -507,7 +507,7 @@ enum Plan {
 
 /// Sends from a thread of its own, so that sending does not wait for the receivers; returns
 /// the number of messages sent and the time of the first send (µs).
-fn spawn_senders(
+pub(crate) fn spawn_senders(
     sockets: Arc<Vec<WebSocket>>,
     senders: usize,
     phase: u32,
@@ -641,7 +641,7 @@ struct Report {
     errors: Vec<String>,
 }
 
-fn quantile(sorted: &[u32], q: f64) -> f64 {
+pub(crate) fn quantile(sorted: &[u32], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -1032,8 +1032,6 @@ fn parse_args(args: impl Iterator<Item = String>) -> ChatArgs {
 }
 
 fn config_for(args: &ChatArgs) -> ChatConfig {
-    // Room for a whole burst in every client's queue (chat-server closes a client whose queue
-    // is full; Node's ws buffers without bound), and never less than 4,096.
     let clients = args.clients.clone().unwrap_or_else(|| {
         if args.quick {
             vec![100, 1000]
@@ -1042,7 +1040,6 @@ fn config_for(args: &ChatArgs) -> ChatConfig {
         }
     });
     let burst = args.burst_deliveries.unwrap_or(200_000);
-    let queue = (2 * burst / clients.iter().copied().min().unwrap_or(100)).max(4096);
     ChatConfig {
         rounds: args.rounds.unwrap_or(if args.quick { 1 } else { 5 }),
         quick: args.quick,
@@ -1059,8 +1056,6 @@ fn config_for(args: &ChatArgs) -> ChatConfig {
             "127.0.0.1:0",
             "--max-clients",
             "20000",
-            "--queue",
-            &queue.to_string(),
             "--rate-limit",
             "0",
         ]
@@ -1388,8 +1383,8 @@ pub fn main(args: impl Iterator<Item = String>) -> ! {
             config.burst_deliveries
         ),
         format!(
-            "chat-server {} (RUST_LOG={}): no rate limit, room for 20,000 clients, a queue per client of twice what a burst puts \
-             in it (at least 4,096; a full queue would drop the client, while Node's ws buffers without bound). Node {}: e2e/tutorial-server.mjs (ws@8), unchanged.",
+            "chat-server {} (RUST_LOG={}): no rate limit, room for 20,000 clients, the default queue of 64 KiB per client (a \
+             burst makes its sender wait while queues are full; Node's ws buffers without bound). Node {}: e2e/tutorial-server.mjs (ws@8), unchanged.",
             config.chat_server_args.join(" "),
             config.chat_server_env,
             node_version

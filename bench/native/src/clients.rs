@@ -1,17 +1,34 @@
-//! The four clients behind one small interface, and the measurement loops written once over it.
+//! The clients behind one small interface (`connect`, `feed`, `flush`, `recv`), each used the
+//! way its own documentation shows:
 //!
-//! Every client is used the way its documentation shows: twinsock under
-//! `futures::executor::block_on`, raw tungstenite blocking (TCP_NODELAY set after connecting),
-//! tokio-tungstenite on a current-thread tokio runtime (`disable_nagle = true`), ewebsock's
-//! native backend (its own thread per socket; we wait on its events through a channel, as its
-//! `ws_connect` callback allows). Each send hands over a freshly allocated payload (as an
-//! application producing data would), for every client alike.
+//! - twinsock: its README's way, under `futures::executor::block_on`: `WebSocketBuilder::connect`,
+//!   `send_text`/`send_binary`, `next_event` (it has no flush: a send is handed to its I/O
+//!   thread at once). This is the library at `../..`, whatever its native path is today.
+//! - tungstenite: blocking, TCP_NODELAY set after connecting; `write` each message and `flush`
+//!   once per batch (`send` is `write` + `flush`).
+//! - tokio-tungstenite: a current-thread tokio runtime, `connect_async_with_config` with
+//!   `disable_nagle`; `SinkExt::feed` each message and `flush` once per batch.
+//! - tokio-websockets 0.13: the same runtime, `ClientBuilder::connect`, TCP_NODELAY set on
+//!   `get_ref()`'s stream; `feed` and `flush` (its sink also flushes by itself above 8 KiB).
+//! - fastwebsockets 0.10: the same runtime, its docs' `handshake::client` over hyper on a
+//!   TCP_NODELAY stream, then `FragmentCollector` (full messages); `write_frame` writes each
+//!   frame to the socket (one write per frame: that is what its docs show). Also measured,
+//!   labelled `fastwebsockets+BufWriter`: the stream behind tokio's `BufWriter` and
+//!   `WebSocket::flush` once per batch, as its docs say a buffered stream needs.
+//! - yawc 0.3: the same runtime, `WebSocket::connect` with `Options::with_no_delay` and its docs'
+//!   `with_limits(2 MiB, 4 MiB)` (its default limit, 1 MiB, refuses the 1 MiB measure's
+//!   messages); `feed` and `flush`.
+//! - ewebsock: its native backend (blocking tungstenite on a thread per socket); events through
+//!   a channel, as its `ws_connect` callback allows (no flush).
+//!
+//! Each send hands over a freshly allocated payload (as an application producing data would),
+//! for every client alike.
 
 use std::future::Future;
 use std::net::TcpStream;
 use std::ops::ControlFlow;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde::Serialize;
@@ -19,19 +36,30 @@ use serde::Serialize;
 /// How long one blocking receive may wait before the round is abandoned as failed.
 const RECV_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// fastwebsockets+BufWriter: the write buffer's size.
+const BUF_WRITER_CAPACITY: usize = 64 << 10;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Client {
     Twinsock,
     Tungstenite,
     TokioTungstenite,
+    TokioWebsockets,
+    Fastwebsockets,
+    FastwebsocketsBuffered,
+    Yawc,
     Ewebsock,
 }
 
 impl Client {
-    pub const ALL: [Client; 4] = [
+    pub const ALL: [Client; 8] = [
         Client::Twinsock,
         Client::Tungstenite,
         Client::TokioTungstenite,
+        Client::TokioWebsockets,
+        Client::Fastwebsockets,
+        Client::FastwebsocketsBuffered,
+        Client::Yawc,
         Client::Ewebsock,
     ];
 
@@ -40,6 +68,10 @@ impl Client {
             Client::Twinsock => "twinsock",
             Client::Tungstenite => "tungstenite",
             Client::TokioTungstenite => "tokio-tungstenite",
+            Client::TokioWebsockets => "tokio-websockets",
+            Client::Fastwebsockets => "fastwebsockets",
+            Client::FastwebsocketsBuffered => "fastwebsockets+BufWriter",
+            Client::Yawc => "yawc",
             Client::Ewebsock => "ewebsock",
         }
     }
@@ -48,15 +80,33 @@ impl Client {
         Client::ALL.into_iter().find(|c| c.name() == name)
     }
 
-    /// Runs `make`'s future to completion on the executor this client is meant for.
+    /// The async peers twinsock's targets are set against (raw tungstenite is blocking,
+    /// ewebsock a thread per socket).
+    pub fn is_async_peer(self) -> bool {
+        matches!(
+            self,
+            Client::TokioTungstenite
+                | Client::TokioWebsockets
+                | Client::Fastwebsockets
+                | Client::FastwebsocketsBuffered
+                | Client::Yawc
+        )
+    }
+
+    /// Whether many connections can wait in one thread (the fan-out measure needs that).
+    pub fn is_async(self) -> bool {
+        self.is_async_peer() || self == Client::Twinsock
+    }
+
+    /// Runs `future` to completion on the executor this client is meant for.
     pub fn drive<F: Future>(self, future: F) -> F::Output {
         match self {
-            Client::TokioTungstenite => tokio::runtime::Builder::new_current_thread()
+            Client::Twinsock | Client::Tungstenite | Client::Ewebsock => futures::executor::block_on(future),
+            _ => tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("tokio runtime")
                 .block_on(future),
-            _ => futures::executor::block_on(future),
         }
     }
 }
@@ -66,12 +116,39 @@ pub enum Payload {
     Binary(Vec<u8>),
 }
 
-type TokioWs = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+/// A received data message: its length and its first 16 bytes (the fan-out's timestamp).
+#[derive(Debug, Clone, Copy)]
+pub struct Received {
+    pub len: usize,
+    pub head: [u8; 16],
+}
+
+impl Received {
+    fn of(bytes: &[u8]) -> Received {
+        let mut head = [0; 16];
+        let n = bytes.len().min(16);
+        head[..n].copy_from_slice(&bytes[..n]);
+        Received {
+            len: bytes.len(),
+            head,
+        }
+    }
+}
+
+type TokioTungstenite =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type TokioWebsockets =
+    tokio_websockets::WebSocketStream<tokio_websockets::MaybeTlsStream<tokio::net::TcpStream>>;
+type Upgraded = hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>;
 
 pub enum Conn {
     Twinsock(twinsock::WebSocket),
     Tungstenite(Box<tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<TcpStream>>>),
-    TokioTungstenite(Box<TokioWs>),
+    TokioTungstenite(Box<TokioTungstenite>),
+    TokioWebsockets(Box<TokioWebsockets>),
+    Fastwebsockets(Box<fastwebsockets::FragmentCollector<Upgraded>>),
+    FastwebsocketsBuffered(Box<fastwebsockets::WebSocket<tokio::io::BufWriter<Upgraded>>>),
+    Yawc(Box<yawc::TcpWebSocket>),
     Ewebsock {
         sender: ewebsock::WsSender,
         events: mpsc::Receiver<ewebsock::WsEvent>,
@@ -80,10 +157,53 @@ pub enum Conn {
 
 pub type Result<T> = std::result::Result<T, String>;
 
+/// fastwebsockets' handshake runs hyper's connection task on the tokio runtime (its docs'
+/// `SpawnExecutor`).
+struct SpawnExecutor;
+
+impl<Fut> hyper::rt::Executor<Fut> for SpawnExecutor
+where
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    fn execute(&self, fut: Fut) {
+        tokio::task::spawn(fut);
+    }
+}
+
+/// fastwebsockets' client handshake, as its docs show it, on a TCP_NODELAY stream.
+async fn fastwebsockets_connect(url: &str) -> Result<fastwebsockets::WebSocket<Upgraded>> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("fastwebsockets url: {e}"))?;
+    let host = format!(
+        "{}:{}",
+        parsed.host_str().unwrap_or("127.0.0.1"),
+        parsed.port_or_known_default().unwrap_or(80)
+    );
+    let tcp = tokio::net::TcpStream::connect(&host)
+        .await
+        .map_err(|e| format!("fastwebsockets connect: {e}"))?;
+    tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+    let request = hyper::Request::builder()
+        .method("GET")
+        .uri(format!("http://{host}{}", parsed.path()))
+        .header("Host", &host)
+        .header(hyper::header::UPGRADE, "websocket")
+        .header(hyper::header::CONNECTION, "upgrade")
+        .header("Sec-WebSocket-Key", fastwebsockets::handshake::generate_key())
+        .header("Sec-WebSocket-Version", "13")
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .map_err(|e| format!("fastwebsockets request: {e}"))?;
+    let (ws, _) = fastwebsockets::handshake::client(&SpawnExecutor, request, tcp)
+        .await
+        .map_err(|e| format!("fastwebsockets handshake: {e}"))?;
+    Ok(ws)
+}
+
 /// Opens a connection and returns once it is open.
 pub async fn connect(client: Client, url: &str) -> Result<Conn> {
     match client {
         Client::Twinsock => twinsock::WebSocketBuilder::new(url)
+            .connect_timeout(RECV_TIMEOUT)
             .connect()
             .await
             .map(Conn::Twinsock)
@@ -105,6 +225,44 @@ pub async fn connect(client: Client, url: &str) -> Result<Conn> {
                 .map_err(|e| format!("tokio-tungstenite connect: {e}"))?;
             Ok(Conn::TokioTungstenite(Box::new(ws)))
         }
+        Client::TokioWebsockets => {
+            let (ws, _) = tokio_websockets::ClientBuilder::new()
+                .uri(url)
+                .map_err(|e| format!("tokio-websockets uri: {e}"))?
+                .connect()
+                .await
+                .map_err(|e| format!("tokio-websockets connect: {e}"))?;
+            // Without a TLS feature the stream has only this variant.
+            #[allow(irrefutable_let_patterns)]
+            if let tokio_websockets::MaybeTlsStream::Plain(tcp) = ws.get_ref() {
+                tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+            }
+            Ok(Conn::TokioWebsockets(Box::new(ws)))
+        }
+        Client::Fastwebsockets => Ok(Conn::Fastwebsockets(Box::new(
+            fastwebsockets::FragmentCollector::new(fastwebsockets_connect(url).await?),
+        ))),
+        Client::FastwebsocketsBuffered => {
+            let stream = fastwebsockets_connect(url).await?.into_inner();
+            Ok(Conn::FastwebsocketsBuffered(Box::new(
+                fastwebsockets::WebSocket::after_handshake(
+                    tokio::io::BufWriter::with_capacity(BUF_WRITER_CAPACITY, stream),
+                    fastwebsockets::Role::Client,
+                ),
+            )))
+        }
+        Client::Yawc => {
+            let url = url.parse().map_err(|e| format!("yawc url: {e}"))?;
+            let ws = yawc::WebSocket::connect(url)
+                .with_options(
+                    yawc::Options::default()
+                        .with_no_delay()
+                        .with_limits(2 * 1024 * 1024, 4 * 1024 * 1024),
+                )
+                .await
+                .map_err(|e| format!("yawc connect: {e}"))?;
+            Ok(Conn::Yawc(Box::new(ws)))
+        }
         Client::Ewebsock => {
             let (tx, events) = mpsc::channel();
             let on_event = Box::new(move |event| {
@@ -124,8 +282,37 @@ pub async fn connect(client: Client, url: &str) -> Result<Conn> {
     }
 }
 
+fn tungstenite_message(payload: Payload) -> tungstenite::Message {
+    match payload {
+        Payload::Text(text) => tungstenite::Message::text(text),
+        Payload::Binary(bytes) => tungstenite::Message::binary(bytes),
+    }
+}
+
+fn fastwebsockets_frame(payload: Payload) -> fastwebsockets::Frame<'static> {
+    match payload {
+        Payload::Text(text) => fastwebsockets::Frame::text(text.into_bytes().into()),
+        Payload::Binary(bytes) => fastwebsockets::Frame::binary(bytes.into()),
+    }
+}
+
+/// A fastwebsockets frame as a data message (the collector hands whole messages; the raw
+/// `WebSocket` of the buffered mode hands frames, and the echo server never fragments).
+fn fastwebsockets_received(frame: fastwebsockets::Frame<'_>) -> Result<Option<Received>> {
+    use fastwebsockets::OpCode;
+    match frame.opcode {
+        OpCode::Text | OpCode::Binary if frame.fin => Ok(Some(Received::of(&frame.payload))),
+        OpCode::Close => Err("fastwebsockets: closed".into()),
+        OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+            Err("fastwebsockets: a fragmented message (the servers never send one)".into())
+        }
+        _ => Ok(None),
+    }
+}
+
 impl Conn {
-    pub async fn send(&mut self, payload: Payload) -> Result<()> {
+    /// Queues one message (written at once by the clients that have no write buffer).
+    pub async fn feed(&mut self, payload: Payload) -> Result<()> {
         match self {
             Conn::Twinsock(socket) => {
                 use twinsock::Socket;
@@ -136,18 +323,34 @@ impl Conn {
                 .map_err(|e| format!("twinsock send: {e}"))
             }
             Conn::Tungstenite(ws) => ws
-                .send(match payload {
-                    Payload::Text(text) => tungstenite::Message::text(text),
-                    Payload::Binary(bytes) => tungstenite::Message::binary(bytes),
-                })
-                .map_err(|e| format!("tungstenite send: {e}")),
+                .write(tungstenite_message(payload))
+                .map_err(|e| format!("tungstenite write: {e}")),
             Conn::TokioTungstenite(ws) => ws
-                .send(match payload {
-                    Payload::Text(text) => tungstenite::Message::text(text),
-                    Payload::Binary(bytes) => tungstenite::Message::binary(bytes),
+                .feed(tungstenite_message(payload))
+                .await
+                .map_err(|e| format!("tokio-tungstenite feed: {e}")),
+            Conn::TokioWebsockets(ws) => ws
+                .feed(match payload {
+                    Payload::Text(text) => tokio_websockets::Message::text(text),
+                    Payload::Binary(bytes) => tokio_websockets::Message::binary(bytes),
                 })
                 .await
-                .map_err(|e| format!("tokio-tungstenite send: {e}")),
+                .map_err(|e| format!("tokio-websockets feed: {e}")),
+            Conn::Fastwebsockets(ws) => ws
+                .write_frame(fastwebsockets_frame(payload))
+                .await
+                .map_err(|e| format!("fastwebsockets write_frame: {e}")),
+            Conn::FastwebsocketsBuffered(ws) => ws
+                .write_frame(fastwebsockets_frame(payload))
+                .await
+                .map_err(|e| format!("fastwebsockets write_frame: {e}")),
+            Conn::Yawc(ws) => ws
+                .feed(match payload {
+                    Payload::Text(text) => yawc::Frame::text(text),
+                    Payload::Binary(bytes) => yawc::Frame::binary(bytes),
+                })
+                .await
+                .map_err(|e| format!("yawc feed: {e}")),
             Conn::Ewebsock { sender, .. } => {
                 sender.send(match payload {
                     Payload::Text(text) => ewebsock::WsMessage::Text(text),
@@ -158,21 +361,45 @@ impl Conn {
         }
     }
 
-    /// Waits for the next data message and returns its payload length.
-    pub async fn recv(&mut self) -> Result<usize> {
+    /// Hands everything fed so far to the network (a no-op for the clients without a buffer).
+    pub async fn flush(&mut self) -> Result<()> {
+        match self {
+            Conn::Twinsock(_) | Conn::Fastwebsockets(_) | Conn::Ewebsock { .. } => Ok(()),
+            Conn::Tungstenite(ws) => ws.flush().map_err(|e| format!("tungstenite flush: {e}")),
+            Conn::TokioTungstenite(ws) => SinkExt::flush(ws)
+                .await
+                .map_err(|e| format!("tokio-tungstenite flush: {e}")),
+            Conn::TokioWebsockets(ws) => SinkExt::flush(ws)
+                .await
+                .map_err(|e| format!("tokio-websockets flush: {e}")),
+            Conn::FastwebsocketsBuffered(ws) => {
+                ws.flush().await.map_err(|e| format!("fastwebsockets flush: {e}"))
+            }
+            Conn::Yawc(ws) => SinkExt::flush(ws).await.map_err(|e| format!("yawc flush: {e}")),
+        }
+    }
+
+    /// Sends one message on its own: `feed` then `flush`.
+    pub async fn send(&mut self, payload: Payload) -> Result<()> {
+        self.feed(payload).await?;
+        self.flush().await
+    }
+
+    /// Waits for the next data message.
+    pub async fn recv(&mut self) -> Result<Received> {
         match self {
             Conn::Twinsock(socket) => {
                 use twinsock::{Event, Message, Socket};
                 match socket.next_event().await {
-                    Some(Event::Message(Message::Text(text))) => Ok(text.len()),
-                    Some(Event::Message(Message::Binary(bytes))) => Ok(bytes.len()),
+                    Some(Event::Message(Message::Text(text))) => Ok(Received::of(text.as_bytes())),
+                    Some(Event::Message(Message::Binary(bytes))) => Ok(Received::of(&bytes)),
                     other => Err(format!("twinsock: unexpected {other:?}")),
                 }
             }
             Conn::Tungstenite(ws) => loop {
                 match ws.read() {
-                    Ok(tungstenite::Message::Text(text)) => return Ok(text.len()),
-                    Ok(tungstenite::Message::Binary(bytes)) => return Ok(bytes.len()),
+                    Ok(tungstenite::Message::Text(text)) => return Ok(Received::of(text.as_bytes())),
+                    Ok(tungstenite::Message::Binary(bytes)) => return Ok(Received::of(&bytes)),
                     Ok(tungstenite::Message::Close(close)) => {
                         return Err(format!("tungstenite: closed {close:?}"))
                     }
@@ -182,8 +409,8 @@ impl Conn {
             },
             Conn::TokioTungstenite(ws) => loop {
                 match ws.next().await {
-                    Some(Ok(tungstenite::Message::Text(text))) => return Ok(text.len()),
-                    Some(Ok(tungstenite::Message::Binary(bytes))) => return Ok(bytes.len()),
+                    Some(Ok(tungstenite::Message::Text(text))) => return Ok(Received::of(text.as_bytes())),
+                    Some(Ok(tungstenite::Message::Binary(bytes))) => return Ok(Received::of(&bytes)),
                     Some(Ok(tungstenite::Message::Close(close))) => {
                         return Err(format!("tokio-tungstenite: closed {close:?}"))
                     }
@@ -192,11 +419,56 @@ impl Conn {
                     None => return Err("tokio-tungstenite: stream ended".into()),
                 }
             },
+            Conn::TokioWebsockets(ws) => loop {
+                match ws.next().await {
+                    Some(Ok(message)) if message.is_text() || message.is_binary() => {
+                        return Ok(Received::of(message.as_payload()))
+                    }
+                    Some(Ok(message)) if message.is_close() => {
+                        return Err(format!("tokio-websockets: closed {:?}", message.as_close()))
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(format!("tokio-websockets read: {e}")),
+                    None => return Err("tokio-websockets: stream ended".into()),
+                }
+            },
+            Conn::Fastwebsockets(ws) => loop {
+                let frame = ws
+                    .read_frame()
+                    .await
+                    .map_err(|e| format!("fastwebsockets read_frame: {e}"))?;
+                if let Some(received) = fastwebsockets_received(frame)? {
+                    return Ok(received);
+                }
+            },
+            Conn::FastwebsocketsBuffered(ws) => loop {
+                let frame = ws
+                    .read_frame()
+                    .await
+                    .map_err(|e| format!("fastwebsockets read_frame: {e}"))?;
+                if let Some(received) = fastwebsockets_received(frame)? {
+                    return Ok(received);
+                }
+            },
+            Conn::Yawc(ws) => loop {
+                match ws.next().await {
+                    Some(frame) => match frame.opcode() {
+                        yawc::OpCode::Text | yawc::OpCode::Binary => {
+                            return Ok(Received::of(frame.payload()))
+                        }
+                        yawc::OpCode::Close => return Err("yawc: closed".into()),
+                        _ => {}
+                    },
+                    None => return Err("yawc: stream ended".into()),
+                }
+            },
             Conn::Ewebsock { events, .. } => loop {
                 match events.recv_timeout(RECV_TIMEOUT) {
-                    Ok(ewebsock::WsEvent::Message(ewebsock::WsMessage::Text(text))) => return Ok(text.len()),
+                    Ok(ewebsock::WsEvent::Message(ewebsock::WsMessage::Text(text))) => {
+                        return Ok(Received::of(text.as_bytes()))
+                    }
                     Ok(ewebsock::WsEvent::Message(ewebsock::WsMessage::Binary(bytes))) => {
-                        return Ok(bytes.len())
+                        return Ok(Received::of(&bytes))
                     }
                     Ok(ewebsock::WsEvent::Message(_)) => {}
                     other => return Err(format!("ewebsock: unexpected {other:?}")),
@@ -204,137 +476,4 @@ impl Conn {
             },
         }
     }
-}
-
-/// One round of sequential round trips.
-#[derive(Debug, Default)]
-pub struct RoundTrips {
-    pub latencies_ns: Vec<u64>,
-    pub elapsed: Duration,
-    pub truncated: bool,
-}
-
-/// Sequential round trips of `size`-byte text messages: send one, wait for its echo. At most
-/// `count` (after `warmup` untimed ones), stopping early at `time_cap`.
-pub fn round_trips(
-    client: Client,
-    url: &str,
-    count: usize,
-    warmup: usize,
-    size: usize,
-    time_cap: Duration,
-) -> Result<RoundTrips> {
-    client.drive(async {
-        let mut conn = connect(client, url).await?;
-        let text = "x".repeat(size);
-        for _ in 0..warmup {
-            conn.send(Payload::Text(text.clone())).await?;
-            conn.recv().await?;
-        }
-        let mut out = RoundTrips {
-            latencies_ns: Vec::with_capacity(count),
-            ..RoundTrips::default()
-        };
-        let started = Instant::now();
-        let cap = started + time_cap;
-        let mut before = started;
-        for _ in 0..count {
-            conn.send(Payload::Text(text.clone())).await?;
-            let got = conn.recv().await?;
-            let after = Instant::now();
-            if got != size {
-                return Err(format!("echo of {got} bytes, expected {size}"));
-            }
-            out.latencies_ns.push((after - before).as_nanos() as u64);
-            before = after;
-            if after >= cap {
-                out.truncated = out.latencies_ns.len() < count;
-                break;
-            }
-        }
-        out.elapsed = before - started;
-        Ok(out)
-    })
-}
-
-/// One round of a throughput test.
-#[derive(Debug, Default)]
-pub struct Throughput {
-    pub messages: usize,
-    pub bytes: u64,
-    pub elapsed: Duration,
-    pub truncated: bool,
-}
-
-/// `count` binary messages of `size` bytes with up to `window` in flight: send `window`, then
-/// one more per echo received. Stops early at `time_cap` (what was echoed by then counts).
-/// With `window == 1` this is sequential echo of (large) messages.
-pub fn pipelined(
-    client: Client,
-    url: &str,
-    count: usize,
-    window: usize,
-    size: usize,
-    time_cap: Duration,
-) -> Result<Throughput> {
-    client.drive(async {
-        let mut conn = connect(client, url).await?;
-        let payload: Vec<u8> = (0..size).map(|i| i as u8).collect();
-        // Untimed warm-up: a few echoes, so that connection set-up is not in the numbers.
-        for _ in 0..3 {
-            conn.send(Payload::Binary(payload.clone())).await?;
-            conn.recv().await?;
-        }
-        let started = Instant::now();
-        let cap = started + time_cap;
-        let mut sent = 0;
-        let mut received = 0;
-        let mut bytes = 0u64;
-        let mut truncated = false;
-        while sent < window.min(count) {
-            conn.send(Payload::Binary(payload.clone())).await?;
-            sent += 1;
-        }
-        while received < count {
-            let got = conn.recv().await?;
-            if got != size {
-                return Err(format!("echo of {got} bytes, expected {size}"));
-            }
-            received += 1;
-            bytes += got as u64;
-            if sent < count {
-                conn.send(Payload::Binary(payload.clone())).await?;
-                sent += 1;
-            }
-            if (received % 64 == 0 || size >= 64 << 10) && Instant::now() >= cap {
-                truncated = received < count;
-                break;
-            }
-        }
-        Ok(Throughput {
-            messages: received,
-            bytes,
-            elapsed: started.elapsed(),
-            truncated,
-        })
-    })
-}
-
-/// Connect-to-open times of `count` connections opened one after another (each dropped once
-/// open). Stops early at `time_cap`.
-pub fn connects(client: Client, url: &str, count: usize, time_cap: Duration) -> Result<Vec<u64>> {
-    client.drive(async {
-        let cap = Instant::now() + time_cap;
-        let mut times = Vec::with_capacity(count);
-        for _ in 0..count {
-            let started = Instant::now();
-            let conn = connect(client, url).await?;
-            times.push(started.elapsed().as_nanos() as u64);
-            drop(conn);
-            if Instant::now() >= cap {
-                break;
-            }
-        }
-        Ok(times)
-    })
 }

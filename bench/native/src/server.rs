@@ -1,89 +1,42 @@
-//! The echo server every client talks to: blocking tungstenite, one thread per connection,
-//! TCP_NODELAY, no message or frame size limit. It runs in a child process of the benchmark
-//! (`bench-native --serve`), so that the client process's thread count and memory (the scale
-//! test) hold the clients only, and the server's threads do not sit in the clients' process.
-//!
-//! Writes are batched without delaying anything: echoes are collected in user space and written
-//! to the kernel just before the thread would block reading (see [`Batched`]), so a burst of
-//! pipelined messages costs one `write` per `read`, not one per message.
+//! The servers every client talks to, each in a child process of the benchmark
+//! (`bench-native --serve KIND`), so that the clients' process holds the clients only (its
+//! threads, memory and CPU are what is measured) and the server's CPU can be read on its own
+//! from /proc. All listen on 127.0.0.1 with TCP_NODELAY.
 
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, BufRead, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tungstenite::protocol::WebSocketConfig;
+use serde::Serialize;
 
-/// Echoes written before any read, or once this much is waiting, whichever comes first.
-const WRITE_OUT_AT: usize = 1 << 20;
+use crate::{broadcast, echo_batching, echo_tungstenite};
 
-/// A TCP stream whose writes wait in a buffer until the next read (or until it is large).
-struct Batched {
-    tcp: TcpStream,
-    out: Vec<u8>,
+/// Which server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Kind {
+    /// The headline echo server: one write per batch read ([`echo_batching`]).
+    Batching,
+    /// The ceiling case: tungstenite `send` per message ([`echo_tungstenite`]).
+    PerMessage,
+    /// The fan-out measure's broadcast server ([`broadcast`]).
+    Broadcast,
 }
 
-impl Batched {
-    fn write_out(&mut self) -> io::Result<()> {
-        if !self.out.is_empty() {
-            self.tcp.write_all(&self.out)?;
-            self.out.clear();
-        }
-        Ok(())
-    }
-}
-
-impl Read for Batched {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        // tungstenite reads from the socket only when it has no complete frame buffered: this
-        // is the moment to hand the echoes so far to the kernel, before blocking.
-        self.write_out()?;
-        self.tcp.read(buf)
-    }
-}
-
-impl Write for Batched {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.out.extend_from_slice(buf);
-        if self.out.len() >= WRITE_OUT_AT {
-            self.write_out()?;
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-fn serve_one(tcp: TcpStream) {
-    let _ = tcp.set_nodelay(true);
-    // Bounds: a client that stops reading or writing for a minute loses its connection.
-    let _ = tcp.set_read_timeout(Some(Duration::from_secs(120)));
-    let _ = tcp.set_write_timeout(Some(Duration::from_secs(60)));
-    let config = WebSocketConfig::default()
-        .max_message_size(None)
-        .max_frame_size(None)
-        .read_buffer_size(256 << 10);
-    let stream = Batched {
-        tcp,
-        out: Vec::with_capacity(64 << 10),
-    };
-    let Ok(mut ws) = tungstenite::accept_with_config(stream, Some(config)) else {
-        return;
-    };
-    loop {
-        match ws.read() {
-            Ok(message) if message.is_text() || message.is_binary() => {
-                if ws.send(message).is_err() {
-                    break;
-                }
-            }
-            Ok(_) => {} // pings are answered and closes replied to by tungstenite
-            Err(_) => break,
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Batching => "batching",
+            Kind::PerMessage => "per-message",
+            Kind::Broadcast => "broadcast",
         }
     }
-    let _ = ws.flush();
-    let _ = ws.get_mut().write_out();
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        [Kind::Batching, Kind::PerMessage, Kind::Broadcast]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
 }
 
 /// A listener on 127.0.0.1 with a backlog of 4096: std's `TcpListener::bind` asks for 128,
@@ -103,9 +56,9 @@ fn listen() -> io::Result<TcpListener> {
     Ok(listener)
 }
 
-/// Runs the server: prints `LISTENING <addr>` on stdout, then serves until stdin closes (the
+/// Runs a server: prints `LISTENING <addr>` on stdout, then serves until stdin closes (the
 /// parent exited or dropped its handle), at which point the process exits.
-pub fn run() -> ! {
+pub fn run(kind: Kind) -> ! {
     let listener = listen().expect("server: listen on 127.0.0.1:0");
     let addr = listener.local_addr().expect("server: local address");
     println!("LISTENING {addr}");
@@ -120,13 +73,21 @@ pub fn run() -> ! {
         }
         std::process::exit(0);
     });
+    let hub = Arc::new(broadcast::Hub::default());
     for tcp in listener.incoming() {
         match tcp {
             Ok(tcp) => {
+                let _ = tcp.set_nodelay(true);
+                let hub = hub.clone();
+                let serve: Box<dyn FnOnce(TcpStream) + Send> = match kind {
+                    Kind::Batching => Box::new(echo_batching::serve),
+                    Kind::PerMessage => Box::new(echo_tungstenite::serve),
+                    Kind::Broadcast => Box::new(move |tcp| broadcast::serve(hub, tcp)),
+                };
                 let spawned = std::thread::Builder::new()
-                    .name("echo".into())
+                    .name(kind.name().into())
                     .stack_size(256 << 10)
-                    .spawn(move || serve_one(tcp));
+                    .spawn(move || serve(tcp));
                 if let Err(err) = spawned {
                     eprintln!("server: cannot spawn a connection thread: {err}");
                 }
@@ -140,24 +101,25 @@ pub fn run() -> ! {
     std::process::exit(1);
 }
 
-/// The running server, as seen from the benchmark: its URL, and the child process, which is
+/// A running server, as seen from the benchmark: its URL, and the child process, which is
 /// killed when this is dropped.
 pub struct Server {
+    pub kind: Kind,
     pub url: String,
     child: std::process::Child,
 }
 
 impl Server {
-    pub fn start() -> Server {
+    pub fn start(kind: Kind) -> Server {
         use std::process::{Command, Stdio};
         let exe = std::env::current_exe().expect("current executable");
         let mut child = Command::new(exe)
-            .arg("--serve")
+            .args(["--serve", kind.name()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("start the echo server process");
+            .expect("start the server process");
         let stdout = child.stdout.take().expect("server stdout");
         let mut line = String::new();
         io::BufReader::new(stdout)
@@ -169,6 +131,7 @@ impl Server {
             .unwrap_or_else(|| panic!("unexpected server output {line:?}"))
             .to_string();
         Server {
+            kind,
             url: format!("ws://{addr}/"),
             child,
         }

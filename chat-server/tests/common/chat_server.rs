@@ -15,33 +15,48 @@ pub struct ChatServer {
     pub child: Child,
     /// The port it listens on, on 127.0.0.1.
     pub port: u16,
+    /// `http`, or `https` with `--tls-cert`.
+    pub scheme: String,
 }
 
 impl ChatServer {
     /// Starts the server on `127.0.0.1:0` with `args` and waits for its address line.
     pub fn start(args: &[&str]) -> Self {
-        Self::start_with_env(args, &[])
+        Self::spawn(Command::new(env!("CARGO_BIN_EXE_chat-server")), args)
     }
 
-    /// [`ChatServer::start`] with these environment variables set for the server.
-    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
-        let exe = env!("CARGO_BIN_EXE_chat-server");
+    /// [`ChatServer::start`] under an open-files limit of `soft` (and `hard`), set by bash's
+    /// `ulimit` before it becomes the server.
+    pub fn start_with_open_files(args: &[&str], soft: u64, hard: u64) -> Self {
+        let mut command = Command::new("bash");
+        command.args([
+            "-c",
+            &format!("ulimit -S -n {soft} && ulimit -H -n {hard} && exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_chat-server"),
+        ]);
+        Self::spawn(command, args)
+    }
+
+    fn spawn(mut command: Command, args: &[&str]) -> Self {
         let logs = if std::env::var_os("TWINSOCK_CHAT_SERVER_LOGS").is_some() {
             Stdio::inherit()
         } else {
             Stdio::null()
         };
-        let mut child = Command::new(exe)
+        let mut child = command
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
-            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(logs)
             .spawn()
             .expect("start chat-server");
         let stdout = child.stdout.take().expect("the server's stdout");
-        let mut server = Self { child, port: 0 };
+        let mut server = Self {
+            child,
+            port: 0,
+            scheme: String::new(),
+        };
         let (line_tx, line_rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut line = String::new();
@@ -51,23 +66,50 @@ impl ChatServer {
         let line = line_rx
             .recv_timeout(WAIT)
             .expect("chat-server printed no address line in time");
-        server.port = line
+        let (scheme, port) = line
             .trim()
-            .strip_prefix("chat-server listening on http://127.0.0.1:")
-            .and_then(|rest| rest.strip_suffix('/'))
-            .and_then(|port| port.parse().ok())
+            .strip_prefix("chat-server listening on ")
+            .and_then(|rest| rest.split_once("://127.0.0.1:"))
+            .and_then(|(scheme, rest)| Some((scheme, rest.strip_suffix('/')?.parse().ok()?)))
             .unwrap_or_else(|| panic!("unexpected address line {line:?}"));
+        server.scheme = scheme.to_string();
+        server.port = port;
         server
     }
 
-    /// `ws://` URL of `path`.
+    /// `ws://` (or `wss://`) URL of `path`.
     pub fn url(&self, path: &str) -> String {
-        format!("ws://127.0.0.1:{}{path}", self.port)
+        let scheme = if self.scheme == "https" { "wss" } else { "ws" };
+        format!("{scheme}://127.0.0.1:{}{path}", self.port)
     }
 
     /// The server's own origin.
     pub fn origin(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("{}://127.0.0.1:{}", self.scheme, self.port)
+    }
+
+    /// `GET path` on a connection of its own: the status and the body.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        let mut stream = tcp(self.port);
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+            self.port
+        )
+        .unwrap();
+        let status = response_status(&mut stream);
+        let mut body = String::new();
+        let _ = stream.read_to_string(&mut body);
+        (status, body)
+    }
+
+    /// A number of `/health`'s JSON (`"NAME":N`).
+    pub fn health_number(&self, name: &str) -> usize {
+        let (status, body) = self.get("/health");
+        assert_eq!(status, 200, "/health: {body}");
+        body.split_once(&format!("\"{name}\":"))
+            .and_then(|(_, rest)| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in /health's {body}"))
     }
 }
 

@@ -7,4 +7,5 @@ mod waits;
 
 pub use waits::*;
 
+pub mod abuse;
 pub mod chat_server;
