@@ -34,11 +34,12 @@ pub mod fuzzing;
 mod rules;
 mod socket;
 
-pub use error::{DomException, Error, FailureCause, IoFailure, ProtocolNameError, UrlError};
+pub use error::{DomException, Error, FailureCause, IoFailure, ProtocolNameError, ProxyFailure, UrlError};
 pub use event::{CloseEvent, Event, Message, ReadyState};
 pub use rules::url::WebSocketUrl;
 pub use socket::{
-    Socket, WebSocketBuilder, DEFAULT_CLOSE_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE,
+    Socket, TlsRoots, WebSocketBuilder, DEFAULT_CLOSE_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_MESSAGE_SIZE,
 };
 
 cfg_if::cfg_if! {
@@ -50,6 +51,8 @@ cfg_if::cfg_if! {
     } else {
         mod native;
         pub use native::NativeWebSocket;
+        /// The rustls version whose `ClientConfig` [`WebSocketBuilder::tls_config`] takes.
+        pub use rustls;
         /// The current target's WebSocket: [`NativeWebSocket`] on native targets.
         pub type WebSocket = NativeWebSocket;
 

@@ -1,5 +1,6 @@
-//! One native connection's life on the I/O thread: resolve, connect, TLS and handshake,
-//! open, closing handshake, and the drain before the socket is released.
+//! One native connection's life on the I/O thread: resolve, connect, the proxy's tunnel (when
+//! there is a proxy), TLS and handshake, open, closing handshake, and the drain before the
+//! socket is released.
 
 use std::collections::VecDeque;
 use std::io;
@@ -9,20 +10,21 @@ use std::time::Instant;
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
-use rustls::StreamOwned;
+use rustls::{ClientConfig, StreamOwned};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, Role};
 use tungstenite::{Error as WsError, Message as WsMessage, WebSocket};
 
 use super::handshake::{Accepted, ClientHandshake};
 use super::outcome;
+use super::proxy::{Destination, Host, ProxyTunnel, Route};
 use super::shared::Shared;
 use super::tls;
 use super::transport::{Counted, Transport};
 use crate::event::{CloseEvent, Event, Message, ReadyState};
 use crate::rules::url::WebSocketUrl;
 use crate::socket::WebSocketBuilder;
-use crate::{FailureCause, IoFailure};
+use crate::{FailureCause, IoFailure, ProxyFailure};
 
 /// How many messages one connection may read before the I/O thread turns to the others.
 const READ_BUDGET: usize = 256;
@@ -30,10 +32,16 @@ const READ_BUDGET: usize = 256;
 pub(crate) const DROP_CLOSE_CODE: u16 = 1001;
 
 /// What the native backend needs to open a connection: the parsed URL and the validated
-/// options.
+/// options (made by `setup::connect_options`).
 pub(crate) struct ConnectOptions {
     pub(crate) url: WebSocketUrl,
     pub(crate) builder: WebSocketBuilder,
+    /// Directly or through a proxy.
+    pub(crate) route: Route,
+    /// The TLS configuration, for `wss://`.
+    pub(crate) tls: Option<Arc<ClientConfig>>,
+    /// Why the connection must fail as soon as it starts (the host's settings cannot be used).
+    pub(crate) setup_failure: Option<FailureCause>,
 }
 
 /// The phases in which the WebSocket is up, for [`Connection::pump`].
@@ -61,6 +69,11 @@ enum Phase {
     Connecting {
         tcp: TcpStream,
         next: Vec<SocketAddr>,
+    },
+    /// Connected to the proxy, which is opening the tunnel to the server.
+    Tunnelling {
+        tcp: TcpStream,
+        tunnel: ProxyTunnel,
     },
     Handshaking {
         stream: Counted,
@@ -90,6 +103,8 @@ pub(crate) struct Connection {
     last_heard: Instant,
     /// When our keepalive ping went out, while its answer is awaited.
     ping_sent: Option<Instant>,
+    /// The server's address, resolved here for a `socks5://` proxy, which is given it.
+    socks_address: Option<IpAddr>,
 }
 
 /// What the I/O thread should do next for a connection.
@@ -115,6 +130,7 @@ impl Connection {
             in_flight: VecDeque::new(),
             last_heard: Instant::now(),
             ping_sent: None,
+            socks_address: None,
         }
     }
 
@@ -126,38 +142,90 @@ impl Connection {
         matches!(self.phase, Phase::Done)
     }
 
-    /// The host and port to resolve.
+    /// The host and port to resolve, or to connect to: the server's, or the proxy's (after
+    /// the server's, for a `socks5://` proxy).
     pub(crate) fn host_port(&self) -> (String, u16) {
-        (self.options.url.host().to_string(), self.options.url.port())
+        match &self.options.route {
+            Route::Via(proxy) if !self.server_address_pending() => (proxy.host.clone(), proxy.port),
+            _ => (self.options.url.host().to_string(), self.options.url.port()),
+        }
     }
 
-    /// Starts: an IP address connects at once, a name needs resolving first.
+    /// Whether the server's address is still to be found here: always for a direct
+    /// connection; through a proxy, only for `socks5://` (the others are given the name).
+    fn server_address_pending(&self) -> bool {
+        match &self.options.route {
+            Route::Direct => true,
+            Route::Via(proxy) => proxy.resolves_locally() && self.socks_address.is_none(),
+        }
+    }
+
+    /// Starts (or fails at once if the host's settings cannot be used).
     pub(crate) fn start(&mut self, registry: &Registry) -> Next {
-        match self.options.url.host().parse::<IpAddr>() {
+        if let Some(cause) = self.options.setup_failure.take() {
+            self.fail(cause);
+            return Next::Wait;
+        }
+        self.dial(registry)
+    }
+
+    /// Connects to the next hop, the server or the proxy: at once to an IP address, after
+    /// resolving a name.
+    fn dial(&mut self, registry: &Registry) -> Next {
+        if matches!(self.options.route, Route::Via(_)) && self.server_address_pending() {
+            if let Ok(ip) = self.options.url.host().parse::<IpAddr>() {
+                self.socks_address = Some(ip);
+            }
+        }
+        let (host, port) = self.host_port();
+        match host.parse::<IpAddr>() {
             Ok(ip) => {
-                self.connect_next(registry, vec![SocketAddr::new(ip, self.options.url.port())]);
+                self.connect_next(registry, vec![SocketAddr::new(ip, port)]);
                 Next::Wait
             }
             Err(_) => Next::Resolve,
         }
     }
 
-    /// The helper thread's answer for the host's addresses.
-    pub(crate) fn resolved(&mut self, registry: &Registry, addresses: io::Result<Vec<SocketAddr>>) {
+    /// The helper thread's answer for the addresses of [`Connection::host_port`]'s host.
+    pub(crate) fn resolved(&mut self, registry: &Registry, addresses: io::Result<Vec<SocketAddr>>) -> Next {
         if !matches!(self.phase, Phase::Resolving) {
-            return;
+            return Next::Wait;
         }
+        let server = self.server_address_pending();
         match addresses {
             Ok(addresses) if !addresses.is_empty() => {
+                if server && matches!(self.options.route, Route::Via(_)) {
+                    // A `socks5://` proxy is given the first address; now find the proxy.
+                    self.socks_address = Some(addresses[0].ip());
+                    return self.dial(registry);
+                }
                 let mut addresses = addresses;
                 addresses.reverse();
                 self.connect_next(registry, addresses);
             }
-            Ok(_) => self.fail(FailureCause::Resolve(IoFailure::new(
-                io::ErrorKind::NotFound,
-                "the name has no addresses",
-            ))),
-            Err(e) => self.fail(FailureCause::Resolve(IoFailure::from(&e))),
+            Ok(_) => {
+                let why = IoFailure::new(io::ErrorKind::NotFound, "the name has no addresses");
+                self.fail(self.not_found(server, why));
+            }
+            Err(e) => self.fail(self.not_found(server, IoFailure::from(&e))),
+        }
+        Next::Wait
+    }
+
+    /// The cause when the server's name (`server`) or the proxy's did not resolve.
+    fn not_found(&self, server: bool, why: IoFailure) -> FailureCause {
+        match &self.options.route {
+            Route::Via(proxy) if !server => proxy.failure(ProxyFailure::Unreachable(why)),
+            _ => FailureCause::Resolve(why),
+        }
+    }
+
+    /// The cause when no TCP connection could be made to the next hop.
+    fn unreachable(&self, why: IoFailure) -> FailureCause {
+        match &self.options.route {
+            Route::Direct => FailureCause::Connect(why),
+            Route::Via(proxy) => proxy.failure(ProxyFailure::Unreachable(why)),
         }
     }
 
@@ -183,7 +251,7 @@ impl Connection {
             || IoFailure::new(io::ErrorKind::NotFound, "no address to connect to"),
             |e| IoFailure::from(&e),
         );
-        self.fail(FailureCause::Connect(why));
+        self.fail(self.unreachable(why));
     }
 
     /// The socket is readable or writable (or has an error), or the connection gets another
@@ -195,11 +263,15 @@ impl Connection {
             Phase::Open(ws) | Phase::Closing(ws) | Phase::Draining(ws) => {
                 ws.get_mut().readiness(trust_short_reads)
             }
-            Phase::Resolving | Phase::Connecting { .. } | Phase::Done => {}
+            Phase::Resolving | Phase::Connecting { .. } | Phase::Tunnelling { .. } | Phase::Done => {}
         }
         match std::mem::replace(&mut self.phase, Phase::Done) {
             Phase::Connecting { tcp, next } => {
                 self.tcp_progress(registry, tcp, next);
+                Next::Wait
+            }
+            Phase::Tunnelling { tcp, tunnel } => {
+                self.drive_tunnel(tcp, tunnel);
                 Next::Wait
             }
             Phase::Handshaking { stream, handshake } => self.drive_handshake(stream, handshake),
@@ -218,7 +290,7 @@ impl Connection {
             return self.connect_failed(registry, tcp, next, e);
         }
         match tcp.peer_addr() {
-            Ok(_) => self.start_handshake(tcp),
+            Ok(_) => self.connected(tcp),
             Err(e) if e.kind() == io::ErrorKind::NotConnected => self.phase = Phase::Connecting { tcp, next },
             Err(e) => self.connect_failed(registry, tcp, next, e),
         }
@@ -234,21 +306,48 @@ impl Connection {
         let why = IoFailure::from(&error);
         let _ = registry.deregister(&mut tcp);
         if next.is_empty() {
-            self.fail(FailureCause::Connect(why));
+            self.fail(self.unreachable(why));
         } else {
             self.connect_next(registry, next);
         }
     }
 
+    /// TCP is up: to the server, the handshake starts; to a proxy, the tunnel first.
+    fn connected(&mut self, tcp: TcpStream) {
+        let Route::Via(proxy) = &self.options.route else {
+            return self.start_handshake(tcp);
+        };
+        let url = &self.options.url;
+        let destination = match self.socks_address {
+            Some(ip) => Destination {
+                host: Host::Ip(ip),
+                port: url.port(),
+            },
+            None => Destination::new(url.host(), url.port()),
+        };
+        match ProxyTunnel::new(proxy, &destination) {
+            Ok(tunnel) => self.drive_tunnel(tcp, tunnel),
+            Err(cause) => self.fail(cause),
+        }
+    }
+
+    fn drive_tunnel(&mut self, mut tcp: TcpStream, mut tunnel: ProxyTunnel) {
+        match tunnel.advance(&mut tcp) {
+            Ok(true) => self.start_handshake(tcp),
+            Ok(false) => self.phase = Phase::Tunnelling { tcp, tunnel },
+            Err(cause) => self.fail(cause),
+        }
+    }
+
+    /// TLS (for `wss://`, with the server's name, even through a proxy) and the handshake.
     fn start_handshake(&mut self, tcp: TcpStream) {
         let _ = tcp.set_nodelay(true);
-        let transport = if self.options.url.is_secure() {
-            match tls::client_session(self.options.url.host(), &self.options.builder.root_certificates) {
+        let transport = match &self.options.tls {
+            Some(config) => match tls::client_session(self.options.url.host(), config.clone()) {
                 Ok(session) => Transport::Tls(Box::new(StreamOwned::new(session, tcp))),
                 Err(cause) => return self.fail(cause),
-            }
-        } else {
-            Transport::Plain(tcp)
+            },
+            None => Transport::Plain(tcp),
         };
         let options = &self.options;
         let handshake = ClientHandshake::new(&options.url, &options.builder);
@@ -412,7 +511,10 @@ impl Connection {
             )
         };
         match std::mem::replace(&mut self.phase, Phase::Done) {
-            Phase::Resolving | Phase::Connecting { .. } | Phase::Handshaking { .. }
+            Phase::Resolving
+            | Phase::Connecting { .. }
+            | Phase::Tunnelling { .. }
+            | Phase::Handshaking { .. }
                 if abandon || close.is_some() || dropped =>
             {
                 self.abandon();
@@ -512,9 +614,10 @@ impl Connection {
     pub(crate) fn timed_out(&mut self) {
         self.deadline = None;
         match std::mem::replace(&mut self.phase, Phase::Done) {
-            Phase::Resolving | Phase::Connecting { .. } | Phase::Handshaking { .. } => {
-                self.fail(FailureCause::ConnectTimeout)
-            }
+            Phase::Resolving
+            | Phase::Connecting { .. }
+            | Phase::Tunnelling { .. }
+            | Phase::Handshaking { .. } => self.fail(FailureCause::ConnectTimeout),
             Phase::Closing(_) => {
                 // The server never answered our close frame.
                 self.shared.finish(None, CloseEvent::abnormal())
@@ -598,10 +701,11 @@ mod tests {
             let _ = told.recv_timeout(Duration::from_secs(10));
             drop(ws);
         });
-        let options = ConnectOptions {
-            url: WebSocketUrl::parse(&url).unwrap(),
-            builder: WebSocketBuilder::new(url.clone()),
-        };
+        let options = super::super::setup::connect_options(
+            WebSocketUrl::parse(&url).unwrap(),
+            WebSocketBuilder::new(url.clone()),
+        )
+        .unwrap();
         let mut conn = Connection::new(Arc::new(Shared::new(url)), options, Token(0));
         assert_eq!(conn.start(poll.registry()), Next::Wait);
         let mut events = Events::with_capacity(8);

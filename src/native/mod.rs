@@ -4,7 +4,9 @@
 mod connection;
 mod handshake;
 mod outcome;
+mod proxy;
 mod reactor;
+mod setup;
 mod shared;
 mod tls;
 mod transport;
@@ -16,7 +18,6 @@ use std::task::{Context, Poll};
 use futures::Stream;
 use tungstenite::http::{HeaderName, HeaderValue};
 
-use self::connection::ConnectOptions;
 use self::reactor::Reactor;
 use self::shared::{SendNow, Shared};
 use crate::error::Error;
@@ -119,7 +120,7 @@ impl Socket for NativeWebSocket {
             check_header(name, value)?;
         }
         let shared = Arc::new(Shared::new(url.as_str().to_string()));
-        let options = ConnectOptions { url, builder };
+        let options = setup::connect_options(url, builder)?;
         Reactor::get().open(shared.clone(), options);
         Ok(Self { shared })
     }

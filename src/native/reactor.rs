@@ -154,10 +154,7 @@ impl EventLoop {
         }
         for (shared, addresses) in inbox.resolved {
             if let Some(slot) = self.slot_of(&shared) {
-                self.with(slot, |conn, registry| {
-                    conn.resolved(registry, addresses);
-                    Next::Wait
-                });
+                self.with(slot, |conn, registry| conn.resolved(registry, addresses));
             }
         }
         for shared in inbox.commands {
