@@ -721,6 +721,31 @@ mod tests {
         panic!("the connection did not open");
     }
 
+    /// A proxy's name that does not resolve: the resolver's answer is given by hand, so no
+    /// name is ever looked up.
+    #[test]
+    fn a_proxy_name_that_does_not_resolve_fails_as_the_proxy_unreachable() {
+        let poll = Poll::new().unwrap();
+        let url = "ws://127.0.0.1:9/";
+        let builder = WebSocketBuilder::new(url).proxy("http://proxy.invalid:3128");
+        let options =
+            super::super::setup::connect_options(WebSocketUrl::parse(url).unwrap(), builder).unwrap();
+        let mut conn = Connection::new(Arc::new(Shared::new(url.into())), options, Token(0));
+        assert_eq!(conn.start(poll.registry()), Next::Resolve);
+        assert_eq!(conn.host_port(), ("proxy.invalid".to_string(), 3128));
+        let not_found = io::Error::new(io::ErrorKind::NotFound, "no such host");
+        assert_eq!(conn.resolved(poll.registry(), Err(not_found)), Next::Wait);
+        assert!(conn.is_done());
+        let event = futures::executor::block_on(std::future::poll_fn(|cx| conn.shared.poll_event(cx)));
+        assert_eq!(
+            event,
+            Some(Event::Error(FailureCause::Proxy {
+                proxy: "http://proxy.invalid:3128".into(),
+                failure: ProxyFailure::Unreachable(IoFailure::new(io::ErrorKind::NotFound, "no such host")),
+            }))
+        );
+    }
+
     #[test]
     fn a_send_that_finds_the_connection_broken_ends_it_with_1006() {
         let mut poll = Poll::new().unwrap();

@@ -30,6 +30,23 @@ impl Conn {
         }
     }
 
+    /// For TLS, the application protocol negotiated (ALPN) and the client's certificate
+    /// chain (empty when it sent none); `None` for plain TCP.
+    pub fn tls_details(&self) -> Option<(Option<Vec<u8>>, Vec<Vec<u8>>)> {
+        match self {
+            Conn::Plain(_) => None,
+            Conn::Tls(tls) => {
+                let alpn = tls.conn.alpn_protocol().map(<[u8]>::to_vec);
+                let chain = tls
+                    .conn
+                    .peer_certificates()
+                    .map(|chain| chain.iter().map(|cert| cert.to_vec()).collect())
+                    .unwrap_or_default();
+                Some((alpn, chain))
+            }
+        }
+    }
+
     /// Sets the read timeout of the TCP stream (`None` is never used: every read is bounded).
     pub fn set_read_timeout(&self, timeout: Duration) -> io::Result<()> {
         self.tcp()

@@ -18,6 +18,7 @@
 //! | `/mute` | after the handshake, read and discard raw bytes: never answer anything (60 s at most) |
 //! | `/hello` | the tutorial's demo: "My name is N" gets "Hello from server, N!", then close 1000 |
 //! | `/file?name=N` | send the file the server was given as N as one text message, then close 1000 (4404 if there is none) |
+//! | `/tls` | send `alpn=P client_certificates=N` (P the negotiated protocol or `none`, `plain` without TLS), then the client's certificate (DER) as a binary message if it sent one, then echo |
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -60,6 +61,7 @@ const WS_ROUTES: &[&str] = &[
     "/hello",
     "/mute",
     "/file",
+    "/tls",
 ];
 
 /// An open server-side WebSocket.
@@ -122,6 +124,7 @@ fn route(mut conn: Conn, request: &Request, leftover: Vec<u8>, files: &Files) ->
         Vec::new()
     };
 
+    let tls_details = conn.tls_details();
     let protocol = match handshake::accept(&mut conn, request) {
         Ok(protocol) => protocol,
         Err(err) => return format!("writing the 101 failed: {err}"),
@@ -148,6 +151,7 @@ fn route(mut conn: Conn, request: &Request, leftover: Vec<u8>, files: &Files) ->
         "/ping" => ping(&mut ws, request),
         "/hello" => hello(&mut ws),
         "/file" => file(&mut ws, request, files),
+        "/tls" => tls(&mut ws, tls_details).and_then(|()| echo(&mut ws)),
         _ => Ok("unreachable route".into()),
     };
     ws.into_inner().finish(LINGER);
@@ -310,6 +314,21 @@ fn mute(ws: Ws) -> String {
     };
     conn.abort();
     outcome.into()
+}
+
+/// `/tls`: what TLS negotiated, and the client's certificate.
+fn tls(ws: &mut Ws, details: Option<(Option<Vec<u8>>, Vec<Vec<u8>>)>) -> tungstenite::Result<()> {
+    let Some((alpn, chain)) = details else {
+        return ws.send(Message::Text("alpn=plain client_certificates=0".into()));
+    };
+    let alpn = alpn.map_or("none".into(), |alpn| String::from_utf8_lossy(&alpn).into_owned());
+    ws.send(Message::Text(
+        format!("alpn={alpn} client_certificates={}", chain.len()).into(),
+    ))?;
+    if let Some(leaf) = chain.into_iter().next() {
+        ws.send(Message::Binary(leaf.into()))?;
+    }
+    Ok(())
 }
 
 /// Decodes hexadecimal digits, ignoring whitespace. None if invalid.
