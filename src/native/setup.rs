@@ -32,13 +32,23 @@ pub(crate) fn connect_options(url: WebSocketUrl, builder: WebSocketBuilder) -> R
             Route::Direct
         }
     };
-    let tls = match url.is_secure().then(|| tls::client_config(&builder)) {
-        None => None,
-        Some(Ok(config)) => Some(config),
-        Some(Err(error)) => {
-            host_error(error)?;
-            None
+    // TLS options given with a `ws://` URL are checked all the same (they are the
+    // application's input), but only `wss://` needs the configuration or the host's roots.
+    let tls = if url.is_secure() {
+        match tls::client_config(&builder) {
+            Ok(config) => Some(config),
+            Err(error) => {
+                host_error(error)?;
+                None
+            }
         }
+    } else {
+        if tls::has_options(&builder) {
+            if let Err(OptionError::Application(error)) = tls::client_config(&builder) {
+                return Err(error);
+            }
+        }
+        None
     };
     Ok(ConnectOptions {
         url,

@@ -73,6 +73,14 @@ pub(crate) fn client_config(builder: &WebSocketBuilder) -> Result<Arc<ClientConf
     Ok(config)
 }
 
+/// Whether `builder` has any TLS option (the defaults need no checking).
+pub(crate) fn has_options(builder: &WebSocketBuilder) -> bool {
+    builder.tls_config.is_some()
+        || builder.tls_roots.is_some()
+        || !builder.root_certificates.is_empty()
+        || builder.client_certificate.is_some()
+}
+
 /// The application's own configuration, offering `http/1.1` alone; it cannot be combined
 /// with the options it replaces.
 fn own_config(
