@@ -74,15 +74,23 @@ count "browser tests" "$(cargo_counts "$logs/browser.txt")"
 parity_passed() {
     awk '/Running tests\/parity.rs/{on=1;next} on && /^test result:/{exit} on && /^test .* \.\.\. ok$/{print $2}' "$1" | sort
 }
+# The same file in a dedicated worker (tests/parity_worker.rs, where it is the module `parity`).
+parity_worker_passed() {
+    awk '/Running tests\/parity_worker.rs/{on=1;next} on && /^test result:/{exit}
+         on && /^test parity::.* \.\.\. ok$/{sub(/^parity::/, "", $2); print $2}' "$1" | sort
+}
 parity_passed "$logs/native.txt" >"$logs/parity-native.txt"
 parity_passed "$logs/browser.txt" >"$logs/parity-browser.txt"
+parity_worker_passed "$logs/browser.txt" >"$logs/parity-worker.txt"
 native_parity=$(wc -l <"$logs/parity-native.txt")
 browser_parity=$(wc -l <"$logs/parity-browser.txt")
-if ! diff "$logs/parity-native.txt" "$logs/parity-browser.txt" || [ "$native_parity" -lt 30 ]; then
-    echo "the parity suite must pass the same tests (at least 30) on both targets" >&2
+worker_parity=$(wc -l <"$logs/parity-worker.txt")
+if ! diff "$logs/parity-native.txt" "$logs/parity-browser.txt" ||
+    ! diff "$logs/parity-native.txt" "$logs/parity-worker.txt" || [ "$native_parity" -lt 30 ]; then
+    echo "the parity suite must pass the same tests (at least 30) natively, in a page and in a worker" >&2
     exit 1
 fi
-count "parity suite" "$native_parity passed natively, $browser_parity in Chromium, the same list"
+count "parity suite" "$native_parity passed natively, $browser_parity in a Chromium page, $worker_parity in a dedicated worker, the same list"
 
 stop_server
 say "the hello example"
