@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, skipping what is already present:
 # the wasm32 target, rustfmt and clippy, wasm-bindgen-cli at the exact version Cargo.lock
-# holds, wasm-pack, the npm packages of package-lock.json, and Debian's chromium and
-# chromedriver. A failed install stops the script (in CI a missing tool is a failure).
+# holds, wasm-pack, the npm packages of package-lock.json, Debian's chromium and
+# chromedriver, and Debian's tinyproxy and microsocks. A failed install stops the script (in CI a missing tool is a failure).
 # Sourced by the other scripts (`source scripts/setup.sh`), or run on its own.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -40,6 +40,18 @@ ensure_browser() {
         [ "$(id -u)" -eq 0 ] || sudo="sudo"
         $sudo apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+    fi
+}
+
+# Debian's tinyproxy (an HTTP CONNECT proxy) and microsocks (a SOCKS5 proxy): independent
+# proxies that the native client must get through as it gets through the test server's own.
+ensure_proxies() {
+    if ! command -v tinyproxy >/dev/null || ! command -v microsocks >/dev/null; then
+        say "installing tinyproxy and microsocks (apt)"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq tinyproxy microsocks >/dev/null
     fi
 }
 

@@ -2,7 +2,8 @@
 # The whole test suite: installs what it needs, then formatting, clippy (native and wasm32),
 # docs, every package's native tests (the library's against an in-process test server), the
 # library's and the chat's suites in headless Chromium against the test-server binary (the
-# parity suite must pass the same tests on both targets), the hello example, the end-to-end
+# parity suite must pass the same tests on both targets, in a page and in a worker), the hello
+# example, the native programs behind proxies and with SSL_CERT_FILE, the end-to-end
 # chat tests (real browsers and processes), and the Autobahn|Testsuite runs against the native
 # client and the chat server. Prints each suite's counts at the end; exits non-zero on any
 # failure. With CI=true (as CI runs it) a missing tool or data file is a failure, never a skip.
@@ -96,6 +97,9 @@ stop_server
 say "the hello example"
 scripts/check-hello.sh | tee "$logs/hello.txt"
 count "hello example" "$(tail -n 1 "$logs/hello.txt")"
+say "the hello example and the chat client behind proxies and with SSL_CERT_FILE"
+scripts/check-environment.sh | tee "$logs/environment.txt"
+count "environment" "$(tail -n 1 "$logs/environment.txt")"
 
 say "end-to-end: the chat in real browsers and processes"
 scripts/e2e.sh 2>&1 | tee "$logs/e2e.txt"
