@@ -7,6 +7,14 @@ use std::time::{Duration, Instant};
 
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
+/// What a TLS connection negotiated.
+pub struct TlsDetails {
+    /// The application protocol (ALPN), if one was.
+    pub alpn: Option<Vec<u8>>,
+    /// The client's certificate chain (DER), empty when it sent none.
+    pub client_chain: Vec<Vec<u8>>,
+}
+
 /// A blocking connection to one client.
 pub enum Conn {
     /// A plain TCP connection (`ws`).
@@ -30,20 +38,18 @@ impl Conn {
         }
     }
 
-    /// For TLS, the application protocol negotiated (ALPN) and the client's certificate
-    /// chain (empty when it sent none); `None` for plain TCP.
-    pub fn tls_details(&self) -> Option<(Option<Vec<u8>>, Vec<Vec<u8>>)> {
+    /// What TLS negotiated; `None` for plain TCP.
+    pub fn tls_details(&self) -> Option<TlsDetails> {
         match self {
             Conn::Plain(_) => None,
-            Conn::Tls(tls) => {
-                let alpn = tls.conn.alpn_protocol().map(<[u8]>::to_vec);
-                let chain = tls
+            Conn::Tls(tls) => Some(TlsDetails {
+                alpn: tls.conn.alpn_protocol().map(<[u8]>::to_vec),
+                client_chain: tls
                     .conn
                     .peer_certificates()
                     .map(|chain| chain.iter().map(|cert| cert.to_vec()).collect())
-                    .unwrap_or_default();
-                Some((alpn, chain))
-            }
+                    .unwrap_or_default(),
+            }),
         }
     }
 

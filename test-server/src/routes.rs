@@ -32,7 +32,7 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tungstenite::{Error, Message, WebSocket};
 
-use crate::conn::Conn;
+use crate::conn::{Conn, TlsDetails};
 use crate::handshake::{self, hex_digit, read_request, respond_with, Request};
 
 /// Read timeout while reading the request head.
@@ -317,15 +317,14 @@ fn mute(ws: Ws) -> String {
 }
 
 /// `/tls`: what TLS negotiated, and the client's certificate.
-fn tls(ws: &mut Ws, details: Option<(Option<Vec<u8>>, Vec<Vec<u8>>)>) -> tungstenite::Result<()> {
-    let Some((alpn, chain)) = details else {
+fn tls(ws: &mut Ws, details: Option<TlsDetails>) -> tungstenite::Result<()> {
+    let Some(TlsDetails { alpn, client_chain }) = details else {
         return ws.send(Message::Text("alpn=plain client_certificates=0".into()));
     };
     let alpn = alpn.map_or("none".into(), |alpn| String::from_utf8_lossy(&alpn).into_owned());
-    ws.send(Message::Text(
-        format!("alpn={alpn} client_certificates={}", chain.len()).into(),
-    ))?;
-    if let Some(leaf) = chain.into_iter().next() {
+    let line = format!("alpn={alpn} client_certificates={}", client_chain.len());
+    ws.send(Message::Text(line.into()))?;
+    if let Some(leaf) = client_chain.into_iter().next() {
         ws.send(Message::Binary(leaf.into()))?;
     }
     Ok(())
