@@ -66,8 +66,10 @@ pub enum FailureCause {
     Resolve(IoFailure),
     /// The TCP connection could not be made: refused, unreachable, reset (native only).
     Connect(IoFailure),
-    /// The proxy did not open a tunnel to the server (native only: a page's proxy is the
-    /// browser's business, and browsers do not say why it failed).
+    /// The proxy did not open a tunnel to the server. Native only, and only there (a page's
+    /// proxy is the browser's, which does not say why it failed), so that the browser build
+    /// carries none of its code.
+    #[cfg(not(target_arch = "wasm32"))]
     Proxy {
         /// The proxy as `scheme://host:port`, never with its credentials; or, when the
         /// environment's setting could not be read, the variable that holds it.
@@ -105,6 +107,7 @@ pub enum FailureCause {
 }
 
 /// Why a proxy did not open a tunnel: the detail of a [`FailureCause::Proxy`] (native only).
+#[cfg(not(target_arch = "wasm32"))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ProxyFailure {
@@ -137,6 +140,7 @@ pub enum ProxyFailure {
     InvalidSetting(String),
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl ProxyFailure {
     /// What RFC 1928 calls a SOCKS5 reply code.
     fn socks_reply_meaning(code: u8) -> &'static str {
@@ -162,6 +166,7 @@ impl fmt::Display for FailureCause {
         let (what, why) = match self {
             Self::Resolve(why) => ("could not resolve the host: ", why.message()),
             Self::Connect(why) => ("could not connect: ", why.message()),
+            #[cfg(not(target_arch = "wasm32"))]
             Self::Proxy { proxy, failure } => return write_proxy_failure(f, proxy, failure),
             Self::ConnectTimeout => ("the connection did not open in time", ""),
             Self::Tls(why) => ("TLS failed: ", why.as_str()),
@@ -185,6 +190,7 @@ impl fmt::Display for FailureCause {
 }
 
 /// Writes a [`FailureCause::Proxy`]: what happened, naming the proxy.
+#[cfg(not(target_arch = "wasm32"))]
 fn write_proxy_failure(f: &mut fmt::Formatter<'_>, proxy: &str, failure: &ProxyFailure) -> fmt::Result {
     match failure {
         ProxyFailure::Unreachable(why) => {
@@ -214,18 +220,20 @@ fn write_proxy_failure(f: &mut fmt::Formatter<'_>, proxy: &str, failure: &ProxyF
 }
 
 /// Writes `pieces` one after the other.
+#[cfg(not(target_arch = "wasm32"))]
 fn write_pieces(f: &mut fmt::Formatter<'_>, pieces: &[&str]) -> fmt::Result {
     pieces.iter().try_for_each(|piece| f.write_str(piece))
 }
 
 impl FailureCause {
     /// The I/O error's kind for the causes that come from one ([`FailureCause::Resolve`],
-    /// [`FailureCause::Connect`], [`FailureCause::Io`], and [`FailureCause::Proxy`] with
-    /// [`ProxyFailure::Unreachable`]), so that code can tell "connection refused" from other
-    /// failures.
+    /// [`FailureCause::Connect`], [`FailureCause::Io`], and natively `FailureCause::Proxy`
+    /// with `ProxyFailure::Unreachable`), so that code can tell "connection refused" from
+    /// other failures.
     pub fn io_error_kind(&self) -> Option<io::ErrorKind> {
         match self {
             Self::Resolve(io) | Self::Connect(io) | Self::Io(io) => Some(io.kind()),
+            #[cfg(not(target_arch = "wasm32"))]
             Self::Proxy {
                 failure: ProxyFailure::Unreachable(io),
                 ..
@@ -286,8 +294,8 @@ fn write_number(f: &mut fmt::Formatter<'_>, n: usize) -> fmt::Result {
 }
 
 /// An error returned by a call on the API. Each variant maps to the DOM exception a browser
-/// throws for the same call ([`Error::dom_exception`]), except [`Error::InvalidHeader`],
-/// [`Error::InvalidProxy`] and [`Error::InvalidTlsOption`] (native-only options) and
+/// throws for the same call ([`Error::dom_exception`]), except [`Error::InvalidHeader`] and,
+/// natively, `Error::InvalidProxy` and `Error::InvalidTlsOption` (native-only options), and
 /// [`Error::ConnectFailed`], which only the `async` convenience
 /// [`connect`](crate::WebSocketBuilder::connect) returns.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -311,11 +319,13 @@ pub enum Error {
     /// A native-only option is not a valid HTTP header (name or value); native only.
     InvalidHeader(String),
     /// The proxy given to [`proxy`](crate::WebSocketBuilder::proxy) is not a usable proxy URL
-    /// (the text says why, without the URL's credentials); native only.
+    /// (the text says why, without the URL's credentials). Native only, and only there.
+    #[cfg(not(target_arch = "wasm32"))]
     InvalidProxy(String),
     /// A TLS option cannot be used: a root or client certificate or a private key that is not
     /// valid DER, a key that does not match its certificate, or options that contradict each
-    /// other; native only.
+    /// other. Native only, and only there.
+    #[cfg(not(target_arch = "wasm32"))]
     InvalidTlsOption(String),
     /// The connection failed before it opened (only from the `async` connect convenience).
     ConnectFailed {
@@ -336,10 +346,9 @@ impl Error {
             }
             Self::InvalidCloseCode(_) => Some(DomException::InvalidAccessError),
             Self::StillConnecting => Some(DomException::InvalidStateError),
-            Self::InvalidHeader(_)
-            | Self::InvalidProxy(_)
-            | Self::InvalidTlsOption(_)
-            | Self::ConnectFailed { .. } => None,
+            Self::InvalidHeader(_) | Self::ConnectFailed { .. } => None,
+            #[cfg(not(target_arch = "wasm32"))]
+            Self::InvalidProxy(_) | Self::InvalidTlsOption(_) => None,
         }
     }
 }
@@ -378,7 +387,9 @@ impl fmt::Display for Error {
             }
             Self::StillConnecting => ("InvalidStateError: the socket is still connecting", None, ""),
             Self::InvalidHeader(name) => ("the header \"", Some(name), "\" has an invalid name or value"),
+            #[cfg(not(target_arch = "wasm32"))]
             Self::InvalidProxy(why) => ("the proxy option is not valid: ", Some(why), ""),
+            #[cfg(not(target_arch = "wasm32"))]
             Self::InvalidTlsOption(why) => ("a TLS option is not valid: ", Some(why), ""),
             Self::ConnectFailed { cause, code } => {
                 f.write_str("the connection failed (close code ")?;

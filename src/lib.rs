@@ -34,7 +34,9 @@ pub mod fuzzing;
 mod rules;
 mod socket;
 
-pub use error::{DomException, Error, FailureCause, IoFailure, ProtocolNameError, ProxyFailure, UrlError};
+#[cfg(not(target_arch = "wasm32"))]
+pub use error::ProxyFailure;
+pub use error::{DomException, Error, FailureCause, IoFailure, ProtocolNameError, UrlError};
 pub use event::{CloseEvent, Event, Message, ReadyState};
 pub use rules::url::WebSocketUrl;
 pub use socket::{

@@ -30,8 +30,8 @@ pub trait Socket: Stream<Item = Event> + Unpin + Sized {
     /// # Errors
     /// No connection is attempted when the URL is not valid ([`Error::InvalidUrl`]), a
     /// subprotocol is not ([`Error::InvalidProtocol`]), or, natively, a header
-    /// ([`Error::InvalidHeader`]), the proxy option ([`Error::InvalidProxy`]) or a TLS option
-    /// ([`Error::InvalidTlsOption`]) is not.
+    /// ([`Error::InvalidHeader`]), the proxy option (`Error::InvalidProxy`) or a TLS option
+    /// (`Error::InvalidTlsOption`) is not.
     fn open_with(builder: WebSocketBuilder) -> Result<Self, Error>;
 
     /// Starts connecting to `url` with no subprotocols and default options.
@@ -262,7 +262,7 @@ impl WebSocketBuilder {
     /// Native only: browsers use their own trust store.
     ///
     /// A certificate that is not valid DER makes [`open`](Self::open) fail with
-    /// [`Error::InvalidTlsOption`].
+    /// `Error::InvalidTlsOption`.
     pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
         self.root_certificates.push(der.into());
         self
@@ -281,7 +281,7 @@ impl WebSocketBuilder {
     /// client certificates itself, from its own store.
     ///
     /// A key that is not valid, does not match the certificate, or an empty chain makes
-    /// [`open`](Self::open) fail with [`Error::InvalidTlsOption`].
+    /// [`open`](Self::open) fail with `Error::InvalidTlsOption`.
     pub fn client_certificate<C>(
         mut self,
         chain: impl IntoIterator<Item = C>,
@@ -305,7 +305,7 @@ impl WebSocketBuilder {
     /// Native only (the type is rustls', re-exported as `twinsock::rustls`).
     ///
     /// Combined with those three options, [`open`](Self::open) fails with
-    /// [`Error::InvalidTlsOption`].
+    /// `Error::InvalidTlsOption`.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
         self.tls_config = Some(config);
@@ -328,10 +328,10 @@ impl WebSocketBuilder {
     /// for every host, a name for itself and its subdomains (`example.com`, `.example.com`),
     /// an IP address or CIDR range (`10.0.0.0/8`, `::1`) for addresses, entries separated by
     /// commas. A setting that cannot be used fails the connection (an error event with
-    /// [`FailureCause::Proxy`], then close 1006), as does a proxy that refuses.
+    /// `FailureCause::Proxy`, then close 1006), as does a proxy that refuses.
     ///
     /// A proxy that cannot be parsed or has an unsupported scheme (`https://`, `socks4://`)
-    /// makes [`open`](Self::open) fail with [`Error::InvalidProxy`].
+    /// makes [`open`](Self::open) fail with `Error::InvalidProxy`.
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
         self.proxy = ProxySetting::Url(url.into());
         self
