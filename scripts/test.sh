@@ -96,10 +96,10 @@ count "parity suite" "$native_parity passed natively, $browser_parity in a Chrom
 stop_server
 say "the hello example"
 scripts/check-hello.sh | tee "$logs/hello.txt"
-count "hello example" "$(tail -n 1 "$logs/hello.txt")"
+count "hello example" "$(sed -n 's/^hello example: //p' "$logs/hello.txt")"
 say "the hello example and the chat client behind proxies and with SSL_CERT_FILE"
 scripts/check-environment.sh | tee "$logs/environment.txt"
-count "environment" "$(tail -n 1 "$logs/environment.txt")"
+count "environment" "$(sed -n 's/^environment checks: //p' "$logs/environment.txt")"
 
 say "end-to-end: the chat in real browsers and processes"
 scripts/e2e.sh 2>&1 | tee "$logs/e2e.txt"
@@ -107,9 +107,9 @@ count "end-to-end" "$(awk '/^# pass /{p+=$3} /^# fail /{f+=$3} END {printf "%d p
 
 say "Autobahn|Testsuite: the native client, then the chat server's stack"
 scripts/autobahn.sh client | tee "$logs/autobahn-client.txt"
-count "Autobahn client" "$(grep -m1 '^autobahn client: [0-9]* cases' "$logs/autobahn-client.txt")"
+count "Autobahn client" "$(sed -n 's/^autobahn client: \([0-9]* cases, \)/\1/p' "$logs/autobahn-client.txt")"
 scripts/autobahn.sh server | tee "$logs/autobahn-server.txt"
-count "Autobahn server" "$(grep -m1 '^autobahn server: [0-9]* cases' "$logs/autobahn-server.txt")"
+count "Autobahn server" "$(sed -n 's/^autobahn server: \([0-9]* cases, \)/\1/p' "$logs/autobahn-server.txt")"
 
 say "all tests passed in $((SECONDS - started)) s"
 printf '  %s\n' "${summary[@]}"

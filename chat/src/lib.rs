@@ -5,7 +5,7 @@
 
 mod chat;
 pub mod hello;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "pages"))]
 mod www;
 
 pub use chat::{cut_line, Chat, ChatEnd, ChatEvent, MAX_LINE_CHARS};

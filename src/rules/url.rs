@@ -158,54 +158,85 @@ impl AsRef<str> for WebSocketUrl {
 /// text in the same way on both targets: relative with no base; else, when the authority has a
 /// port that is not a number from 0 to 65535 and its host alone parses, the port; else the
 /// host (the parser checks the host first).
+///
+/// (Byte scans and checked slicing only: the browser build carries this code, and panicking
+/// slices or pattern searches would bring formatting code into it.)
 fn why_unparsable(input: &str, base: Option<&str>) -> UrlError {
     let input = without_ignored_characters(input);
-    let rest = match split_scheme(&input) {
+    let rest = match after_scheme(&input) {
         Some(rest) => rest,
         None if base.is_none() => return UrlError::Relative,
         None => &input,
     };
-    let rest = rest.trim_start_matches(['/', '\\']);
-    let authority = rest.split(['/', '\\', '?', '#']).next().unwrap_or_default();
-    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let slashes = rest.bytes().take_while(|&b| b == b'/' || b == b'\\').count();
+    let rest = rest.get(slashes..).unwrap_or_default();
+    let authority_end = position(rest, |b| matches!(b, b'/' | b'\\' | b'?' | b'#')).unwrap_or(rest.len());
+    let authority = rest.get(..authority_end).unwrap_or_default();
+    let host_start = authority.bytes().rposition(|b| b == b'@').map_or(0, |at| at + 1);
+    let host_port = authority.get(host_start..).unwrap_or_default();
     let host_end = if host_port.starts_with('[') {
-        host_port.find(']').map_or(host_port.len(), |bracket| bracket + 1)
+        position(host_port, |b| b == b']').map_or(host_port.len(), |bracket| bracket + 1)
     } else {
-        host_port.rfind(':').unwrap_or(host_port.len())
+        host_port
+            .bytes()
+            .rposition(|b| b == b':')
+            .unwrap_or(host_port.len())
     };
-    let (host, port) = host_port.split_at(host_end);
-    match port.strip_prefix(':') {
-        Some(port) if !is_valid_port(port) && parser::parse(&format!("ws://{host}/"), None).is_some() => {
-            UrlError::InvalidPort(port.to_string())
-        }
+    let host = host_port.get(..host_end).unwrap_or_default();
+    let port = host_port.get(host_end..).unwrap_or_default().strip_prefix(':');
+    match port {
+        Some(port) if !is_valid_port(port) && host_parses(host) => UrlError::InvalidPort(port.to_string()),
         _ => UrlError::InvalidHost(host.to_string()),
     }
 }
 
+/// Whether `host` alone is a valid host of a special URL.
+fn host_parses(host: &str) -> bool {
+    let mut url = String::with_capacity(host.len() + 6);
+    url.push_str("ws://");
+    url.push_str(host);
+    url.push('/');
+    parser::parse(&url, None).is_some()
+}
+
+/// Where the first byte of `text` that `found` accepts is.
+fn position(text: &str, found: impl Fn(u8) -> bool) -> Option<usize> {
+    text.bytes().position(found)
+}
+
 /// `input` as the URL parser reads it: without leading and trailing C0 controls and spaces,
-/// and without tabs and newlines.
+/// and without tabs and newlines. (Bytes: the removed characters are ASCII, and no byte of
+/// another character is.)
 fn without_ignored_characters(input: &str) -> String {
-    input
-        .trim_matches(|c: char| c <= ' ')
+    let start = position(input, |b| b > b' ').unwrap_or(input.len());
+    let end = input
+        .bytes()
+        .rposition(|b| b > b' ')
+        .map_or(start, |last| last + 1);
+    let trimmed = input.get(start..end).unwrap_or_default();
+    trimmed
         .chars()
         .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
         .collect()
 }
 
 /// What follows `scheme:` when `input` starts with a scheme.
-fn split_scheme(input: &str) -> Option<&str> {
-    let (scheme, rest) = input.split_once(':')?;
-    let mut bytes = scheme.bytes();
-    let first_is_alpha = bytes.next()?.is_ascii_alphabetic();
-    let valid = first_is_alpha && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-    valid.then_some(rest)
+fn after_scheme(input: &str) -> Option<&str> {
+    let colon = position(input, |b| b == b':')?;
+    let mut scheme = input.get(..colon)?.bytes();
+    let first_is_alpha = scheme.next()?.is_ascii_alphabetic();
+    let valid =
+        first_is_alpha && scheme.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    valid.then(|| input.get(colon + 1..)).flatten()
 }
 
 /// A port the URL standard accepts: digits only (none at all means the default), at most 65535.
 fn is_valid_port(port: &str) -> bool {
-    port.bytes().all(|b| b.is_ascii_digit()) && port.trim_start_matches('0').len() <= 5 && {
-        port.parse::<u32>().map_or(true, |value| value <= 65535)
-    }
+    let mut value = 0u32;
+    port.bytes().all(|b| {
+        value = (value * 10 + u32::from(b.wrapping_sub(b'0'))).min(1 << 20);
+        b.is_ascii_digit() && value <= 65535
+    })
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
