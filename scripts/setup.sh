@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, skipping what is already present:
 # the wasm32 target, rustfmt and clippy, wasm-bindgen-cli at the exact version Cargo.lock
-# holds, wasm-pack, the npm packages of package-lock.json, Debian's chromium and chromedriver,
-# Debian's redis-server, and for the desktop client's test Xvfb, Mesa, ImageMagick and xdotool.
-# A failed install stops the script (in CI a missing tool is a failure).
+# holds, wasm-pack, the npm packages of package-lock.json, and Debian's packages for the tests
+# and the demo (chromium and chromedriver; redis-server; tinyproxy and microsocks; Xvfb, Mesa,
+# ImageMagick and xdotool for the desktop client). A failed install stops the script (in CI a
+# missing tool is a failure).
 # Sourced by the other scripts (`source scripts/setup.sh`), or run on its own.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -34,36 +35,12 @@ ensure_wasm_bindgen() {
     fi
 }
 
-ensure_browser() {
-    if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-        say "installing chromium and chromedriver (apt)"
-        local sudo=""
-        [ "$(id -u)" -eq 0 ] || sudo="sudo"
-        $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
-    fi
-}
-
-# Debian's redis-server: the chat server's tests start one per test (--redis).
-ensure_redis() {
-    if ! command -v redis-server >/dev/null; then
-        say "installing redis-server (apt)"
-        local sudo=""
-        [ "$(id -u)" -eq 0 ] || sudo="sudo"
-        $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
-    fi
-}
-
-# The desktop client's end-to-end test: a virtual X display (Xvfb), OpenGL in software (Mesa's
-# DRI drivers), ImageMagick for the screenshot, xdotool (and xwininfo) to type into the window.
-ensure_desktop_tools() {
+# Installs the Debian packages among "$@" that are not installed yet (apt), in one go.
+apt_install_missing() {
     local missing=()
-    command -v Xvfb >/dev/null || missing+=(xvfb)
-    dpkg -s libgl1-mesa-dri >/dev/null 2>&1 || missing+=(libgl1-mesa-dri)
-    command -v import >/dev/null && command -v identify >/dev/null || missing+=(imagemagick)
-    command -v xdotool >/dev/null || missing+=(xdotool)
-    command -v xwininfo >/dev/null || missing+=(x11-utils)
+    for package in "$@"; do
+        dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+    done
     if [ ${#missing[@]} -gt 0 ]; then
         say "installing ${missing[*]} (apt)"
         local sudo=""
@@ -71,6 +48,27 @@ ensure_desktop_tools() {
         $sudo apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
+}
+
+ensure_browser() {
+    apt_install_missing chromium chromium-driver
+}
+
+# Debian's redis-server: the chat server's tests start one per test (--redis).
+ensure_redis() {
+    apt_install_missing redis-server
+}
+
+# The desktop client's end-to-end test: a virtual X display (Xvfb), OpenGL in software (Mesa's
+# DRI drivers), ImageMagick for the screenshot, xdotool (and xwininfo) to type into the window.
+ensure_desktop_tools() {
+    apt_install_missing xvfb libgl1-mesa-dri imagemagick xdotool x11-utils
+}
+
+# Debian's tinyproxy (an HTTP CONNECT proxy) and microsocks (a SOCKS5 proxy): independent
+# proxies that the native client must get through as it gets through the test server's own.
+ensure_proxies() {
+    apt_install_missing tinyproxy microsocks
 }
 
 ensure_wasm_pack() {

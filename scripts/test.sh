@@ -2,7 +2,8 @@
 # The whole test suite: installs what it needs, then formatting, clippy (native and wasm32),
 # docs, every package's native tests (the library's against an in-process test server), the
 # library's and the chat's suites in headless Chromium against the test-server binary (the
-# parity suite must pass the same tests on both targets), the hello example, the end-to-end
+# parity suite must pass the same tests on both targets, in a page and in a worker), the hello
+# example, the native programs behind proxies and with SSL_CERT_FILE, the end-to-end
 # chat tests (real browsers and processes), and the Autobahn|Testsuite runs against the native
 # client and the chat server. Prints each suite's counts at the end; exits non-zero on any
 # failure. With CI=true (as CI runs it) a missing tool or data file is a failure, never a skip.
@@ -75,20 +76,31 @@ count "browser tests" "$(cargo_counts "$logs/browser.txt")"
 parity_passed() {
     awk '/Running tests\/parity.rs/{on=1;next} on && /^test result:/{exit} on && /^test .* \.\.\. ok$/{print $2}' "$1" | sort
 }
+# The same file in a dedicated worker (tests/parity_worker.rs, where it is the module `parity`).
+parity_worker_passed() {
+    awk '/Running tests\/parity_worker.rs/{on=1;next} on && /^test result:/{exit}
+         on && /^test parity::.* \.\.\. ok$/{sub(/^parity::/, "", $2); print $2}' "$1" | sort
+}
 parity_passed "$logs/native.txt" >"$logs/parity-native.txt"
 parity_passed "$logs/browser.txt" >"$logs/parity-browser.txt"
+parity_worker_passed "$logs/browser.txt" >"$logs/parity-worker.txt"
 native_parity=$(wc -l <"$logs/parity-native.txt")
 browser_parity=$(wc -l <"$logs/parity-browser.txt")
-if ! diff "$logs/parity-native.txt" "$logs/parity-browser.txt" || [ "$native_parity" -lt 30 ]; then
-    echo "the parity suite must pass the same tests (at least 30) on both targets" >&2
+worker_parity=$(wc -l <"$logs/parity-worker.txt")
+if ! diff "$logs/parity-native.txt" "$logs/parity-browser.txt" ||
+    ! diff "$logs/parity-native.txt" "$logs/parity-worker.txt" || [ "$native_parity" -lt 30 ]; then
+    echo "the parity suite must pass the same tests (at least 30) natively, in a page and in a worker" >&2
     exit 1
 fi
-count "parity suite" "$native_parity passed natively, $browser_parity in Chromium, the same list"
+count "parity suite" "$native_parity passed natively, $browser_parity in a Chromium page, $worker_parity in a dedicated worker, the same list"
 
 stop_server
 say "the hello example"
 scripts/check-hello.sh | tee "$logs/hello.txt"
 count "hello example" "$(sed -n 's/^hello example: //p' "$logs/hello.txt")"
+say "the hello example and the chat client behind proxies and with SSL_CERT_FILE"
+scripts/check-environment.sh | tee "$logs/environment.txt"
+count "environment" "$(sed -n 's/^environment checks: //p' "$logs/environment.txt")"
 
 say "end-to-end: the chat in real browsers and processes"
 scripts/e2e.sh 2>&1 | tee "$logs/e2e.txt"

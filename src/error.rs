@@ -66,6 +66,17 @@ pub enum FailureCause {
     Resolve(IoFailure),
     /// The TCP connection could not be made: refused, unreachable, reset (native only).
     Connect(IoFailure),
+    /// The proxy did not open a tunnel to the server. Native only, and only there (a page's
+    /// proxy is the browser's, which does not say why it failed), so that the browser build
+    /// carries none of its code.
+    #[cfg(not(target_arch = "wasm32"))]
+    Proxy {
+        /// The proxy as `scheme://host:port`, never with its credentials; or, when the
+        /// environment's setting could not be read, the variable that holds it.
+        proxy: String,
+        /// What went wrong.
+        failure: ProxyFailure,
+    },
     /// The connection did not open within the connect timeout (native only).
     ConnectTimeout,
     /// TLS failed: an untrusted or mismatched certificate, or a TLS protocol error (native only).
@@ -93,10 +104,63 @@ pub enum FailureCause {
     Aborted,
     /// twinsock itself failed while driving this connection (a panic: a bug in twinsock or in
     /// a library under it); this connection alone was closed, every other socket goes on
-    /// (native only).
+    /// (native only, and only there).
+    #[cfg(not(target_arch = "wasm32"))]
     Internal(String),
     /// The browser reported an error without saying why (browser only: browsers hide the cause).
     Unreported,
+}
+
+/// Why a proxy did not open a tunnel: the detail of a [`FailureCause::Proxy`] (native only).
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ProxyFailure {
+    /// The proxy could not be reached: its host name did not resolve, or the TCP connection
+    /// to it was refused or failed.
+    Unreachable(IoFailure),
+    /// The HTTP proxy answered `CONNECT` with this status instead of 2xx: 407 when it wants
+    /// credentials (or other ones), 403 when it forbids the destination, 502 or 504 when it
+    /// could not reach the server.
+    Status {
+        /// The HTTP status code.
+        code: u16,
+        /// The reason phrase the proxy sent.
+        reason: String,
+    },
+    /// The SOCKS5 proxy refused the connection with this reply code (RFC 1928: 1 general
+    /// failure, 2 not allowed by its rules, 3 network unreachable, 4 host unreachable, 5
+    /// refused, 6 TTL expired, 7 command not supported, 8 address type not supported).
+    SocksReply(u8),
+    /// The SOCKS5 proxy accepts none of the methods offered: it wants a user name and
+    /// password, and the proxy URL has none.
+    AuthenticationRequired,
+    /// The SOCKS5 proxy rejected the user name and password of the proxy URL.
+    CredentialsRejected,
+    /// The proxy's answer was not valid: not HTTP or not SOCKS5, too large, cut short, or
+    /// followed by data before the tunnel was used.
+    Protocol(String),
+    /// The environment names a proxy that cannot be used (a malformed URL, an unsupported
+    /// scheme); nothing was sent.
+    InvalidSetting(String),
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl ProxyFailure {
+    /// What RFC 1928 calls a SOCKS5 reply code.
+    fn socks_reply_meaning(code: u8) -> &'static str {
+        match code {
+            1 => "general SOCKS server failure",
+            2 => "connection not allowed by ruleset",
+            3 => "network unreachable",
+            4 => "host unreachable",
+            5 => "connection refused",
+            6 => "TTL expired",
+            7 => "command not supported",
+            8 => "address type not supported",
+            _ => "unassigned reply code",
+        }
+    }
 }
 
 // The Display impls write their pieces with `write_str` and numbers with `write_number`
@@ -107,6 +171,8 @@ impl fmt::Display for FailureCause {
         let (what, why) = match self {
             Self::Resolve(why) => ("could not resolve the host: ", why.message()),
             Self::Connect(why) => ("could not connect: ", why.message()),
+            #[cfg(not(target_arch = "wasm32"))]
+            Self::Proxy { proxy, failure } => return write_proxy_failure(f, proxy, failure),
             Self::ConnectTimeout => ("the connection did not open in time", ""),
             Self::Tls(why) => ("TLS failed: ", why.as_str()),
             Self::Handshake(why) => ("the WebSocket handshake failed: ", why.as_str()),
@@ -121,6 +187,7 @@ impl fmt::Display for FailureCause {
             }
             Self::Io(why) => ("the connection broke: ", why.message()),
             Self::Aborted => ("closed before the connection opened", ""),
+            #[cfg(not(target_arch = "wasm32"))]
             Self::Internal(why) => ("twinsock failed internally: ", why.as_str()),
             Self::Unreported => ("the browser reported an error without a cause", ""),
         };
@@ -129,13 +196,55 @@ impl fmt::Display for FailureCause {
     }
 }
 
+/// Writes a [`FailureCause::Proxy`]: what happened, naming the proxy.
+#[cfg(not(target_arch = "wasm32"))]
+fn write_proxy_failure(f: &mut fmt::Formatter<'_>, proxy: &str, failure: &ProxyFailure) -> fmt::Result {
+    match failure {
+        ProxyFailure::Unreachable(why) => {
+            write_pieces(f, &["could not reach the proxy ", proxy, ": ", why.message()])
+        }
+        ProxyFailure::Status { code, reason } => {
+            write_pieces(f, &["the proxy ", proxy, " refused the tunnel: HTTP "])?;
+            write_number(f, usize::from(*code))?;
+            write_pieces(f, &[" ", reason])
+        }
+        ProxyFailure::SocksReply(code) => {
+            write_pieces(f, &["the proxy ", proxy, " refused the tunnel: SOCKS5 reply "])?;
+            write_number(f, usize::from(*code))?;
+            write_pieces(f, &[" (", ProxyFailure::socks_reply_meaning(*code), ")"])
+        }
+        ProxyFailure::AuthenticationRequired => {
+            write_pieces(f, &["the proxy ", proxy, " requires a user name and password"])
+        }
+        ProxyFailure::CredentialsRejected => {
+            write_pieces(f, &["the proxy ", proxy, " rejected the user name and password"])
+        }
+        ProxyFailure::Protocol(why) => write_pieces(f, &["the proxy ", proxy, " broke its protocol: ", why]),
+        ProxyFailure::InvalidSetting(why) => {
+            write_pieces(f, &["the proxy setting ", proxy, " is not valid: ", why])
+        }
+    }
+}
+
+/// Writes `pieces` one after the other.
+#[cfg(not(target_arch = "wasm32"))]
+fn write_pieces(f: &mut fmt::Formatter<'_>, pieces: &[&str]) -> fmt::Result {
+    pieces.iter().try_for_each(|piece| f.write_str(piece))
+}
+
 impl FailureCause {
     /// The I/O error's kind for the causes that come from one ([`FailureCause::Resolve`],
-    /// [`FailureCause::Connect`], [`FailureCause::Io`]), so that code can tell "connection
-    /// refused" from other failures.
+    /// [`FailureCause::Connect`], [`FailureCause::Io`], and natively `FailureCause::Proxy`
+    /// with `ProxyFailure::Unreachable`), so that code can tell "connection refused" from
+    /// other failures.
     pub fn io_error_kind(&self) -> Option<io::ErrorKind> {
         match self {
             Self::Resolve(io) | Self::Connect(io) | Self::Io(io) => Some(io.kind()),
+            #[cfg(not(target_arch = "wasm32"))]
+            Self::Proxy {
+                failure: ProxyFailure::Unreachable(io),
+                ..
+            } => Some(io.kind()),
             _ => None,
         }
     }
@@ -192,8 +301,9 @@ fn write_number(f: &mut fmt::Formatter<'_>, n: usize) -> fmt::Result {
 }
 
 /// An error returned by a call on the API. Each variant maps to the DOM exception a browser
-/// throws for the same call ([`Error::dom_exception`]), except [`Error::InvalidHeader`] (a
-/// native-only option) and [`Error::ConnectFailed`], which only the `async` convenience
+/// throws for the same call ([`Error::dom_exception`]), except [`Error::InvalidHeader`] and,
+/// natively, `Error::InvalidProxy` and `Error::InvalidTlsOption` (native-only options), and
+/// [`Error::ConnectFailed`], which only the `async` convenience
 /// [`connect`](crate::WebSocketBuilder::connect) returns.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -217,8 +327,18 @@ pub enum Error {
     InvalidHeader(String),
     /// The native backend could not get what it needs to run any socket: its poller or its I/O
     /// thread (no file descriptor or thread left). Nothing was started; a later `open` tries
-    /// again. Native only.
+    /// again. Native only, and only there.
+    #[cfg(not(target_arch = "wasm32"))]
     Unavailable(IoFailure),
+    /// The proxy given to [`proxy`](crate::WebSocketBuilder::proxy) is not a usable proxy URL
+    /// (the text says why, without the URL's credentials). Native only, and only there.
+    #[cfg(not(target_arch = "wasm32"))]
+    InvalidProxy(String),
+    /// A TLS option cannot be used: a root or client certificate or a private key that is not
+    /// valid DER, a key that does not match its certificate, or options that contradict each
+    /// other. Native only, and only there.
+    #[cfg(not(target_arch = "wasm32"))]
+    InvalidTlsOption(String),
     /// The connection failed before it opened (only from the `async` connect convenience).
     ConnectFailed {
         /// Why it failed (as the error event said).
@@ -230,7 +350,8 @@ pub enum Error {
 
 impl Error {
     /// The DOM exception a browser throws for the same call, or `None` for the errors that
-    /// have none ([`Error::InvalidHeader`], [`Error::Unavailable`], [`Error::ConnectFailed`]).
+    /// have none (the native-only options' errors, [`Error::Unavailable`],
+    /// [`Error::ConnectFailed`]).
     pub fn dom_exception(&self) -> Option<DomException> {
         match self {
             Self::InvalidUrl(_) | Self::InvalidProtocol { .. } | Self::CloseReasonTooLong(_) => {
@@ -238,7 +359,9 @@ impl Error {
             }
             Self::InvalidCloseCode(_) => Some(DomException::InvalidAccessError),
             Self::StillConnecting => Some(DomException::InvalidStateError),
-            Self::InvalidHeader(_) | Self::Unavailable(_) | Self::ConnectFailed { .. } => None,
+            Self::InvalidHeader(_) | Self::ConnectFailed { .. } => None,
+            #[cfg(not(target_arch = "wasm32"))]
+            Self::Unavailable(_) | Self::InvalidProxy(_) | Self::InvalidTlsOption(_) => None,
         }
     }
 }
@@ -277,10 +400,12 @@ impl fmt::Display for Error {
             }
             Self::StillConnecting => ("InvalidStateError: the socket is still connecting", None, ""),
             Self::InvalidHeader(name) => ("the header \"", Some(name), "\" has an invalid name or value"),
-            Self::Unavailable(why) => {
-                f.write_str("the native backend cannot run: ")?;
-                return f.write_str(why.message());
-            }
+            #[cfg(not(target_arch = "wasm32"))]
+            Self::Unavailable(why) => ("the native backend cannot run: ", Some(&why.message), ""),
+            #[cfg(not(target_arch = "wasm32"))]
+            Self::InvalidProxy(why) => ("the proxy option is not valid: ", Some(why), ""),
+            #[cfg(not(target_arch = "wasm32"))]
+            Self::InvalidTlsOption(why) => ("a TLS option is not valid: ", Some(why), ""),
             Self::ConnectFailed { cause, code } => {
                 f.write_str("the connection failed (close code ")?;
                 write_number(f, usize::from(*code))?;
@@ -302,6 +427,19 @@ impl std::error::Error for Error {
             _ => None,
         }
     }
+}
+
+/// A native option that cannot be used, found while the socket is made: the application's
+/// mistake, returned by `open` (an [`Error`]), or the host's (an environment variable that
+/// names an unusable proxy, a trust store without roots), which fails the connection once it
+/// starts, as a browser's connection fails.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OptionError {
+    /// The application's options: `open` fails with this.
+    Application(Error),
+    /// The host's settings: the connection fails with this cause.
+    Host(FailureCause),
 }
 
 #[cfg(test)]
@@ -414,16 +552,17 @@ mod tests {
             ),
             (FailureCause::Aborted, "closed before the connection opened"),
             (
-                FailureCause::Internal("oops".into()),
-                "twinsock failed internally: oops",
-            ),
-            (
                 FailureCause::Unreported,
                 "the browser reported an error without a cause",
             ),
         ] {
             assert_eq!(cause.to_string(), text);
         }
+        #[cfg(not(target_arch = "wasm32"))]
+        assert_eq!(
+            FailureCause::Internal("oops".into()).to_string(),
+            "twinsock failed internally: oops"
+        );
     }
 
     /// A failed `connect` names its cause as the error's source, and an I/O cause keeps its

@@ -39,6 +39,8 @@ mod rules;
 mod socket;
 
 pub use bytes::Bytes;
+#[cfg(not(target_arch = "wasm32"))]
+pub use error::ProxyFailure;
 pub use error::{DomException, Error, FailureCause, IoFailure, ProtocolNameError, UrlError};
 pub use event::{CloseEvent, Event, Message, ReadyState};
 pub use reconnect::{
@@ -48,8 +50,8 @@ pub use reconnect::{
 };
 pub use rules::url::WebSocketUrl;
 pub use socket::{
-    Socket, WebSocketBuilder, DEFAULT_CLOSE_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE,
-    DEFAULT_MAX_QUEUED_INCOMING, DEFAULT_SEND_HIGH_WATER_MARK,
+    Socket, TlsRoots, WebSocketBuilder, DEFAULT_CLOSE_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_QUEUED_INCOMING, DEFAULT_SEND_HIGH_WATER_MARK,
 };
 
 cfg_if::cfg_if! {
@@ -62,6 +64,8 @@ cfg_if::cfg_if! {
         mod native;
         pub use native::NativeWebSocket;
         pub use native::block_on::block_on;
+        /// The rustls version whose `ClientConfig` [`WebSocketBuilder::tls_config`] takes.
+        pub use rustls;
         /// The current target's WebSocket: [`NativeWebSocket`] on native targets.
         pub type WebSocket = NativeWebSocket;
 

@@ -1,6 +1,9 @@
 //! The socket trait that both backends implement, and the builder that opens a socket.
 
+use std::fmt;
 use std::future::Future;
+#[cfg(not(target_arch = "wasm32"))]
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -35,8 +38,9 @@ pub trait Socket: Stream<Item = Event> + Unpin + Sized {
     ///
     /// # Errors
     /// No connection is attempted when the URL is not valid ([`Error::InvalidUrl`]), a
-    /// subprotocol is not ([`Error::InvalidProtocol`]), or, natively, a header is not
-    /// ([`Error::InvalidHeader`]).
+    /// subprotocol is not ([`Error::InvalidProtocol`]), or, natively, a header
+    /// ([`Error::InvalidHeader`]), the proxy option (`Error::InvalidProxy`) or a TLS option
+    /// (`Error::InvalidTlsOption`) is not.
     fn open_with(builder: WebSocketBuilder) -> Result<Self, Error>;
 
     /// Starts connecting to `url` with no subprotocols and default options.
@@ -131,6 +135,11 @@ pub trait Socket: Stream<Item = Event> + Unpin + Sized {
 /// The options of a socket: the URL and subprotocols (as for `new WebSocket(url, protocols)`)
 /// plus options that only the native backend can honour (browsers decide those themselves;
 /// the browser backend ignores them).
+///
+/// Natively, as a browser does, a connection by default trusts the operating system's
+/// certificate store and goes through the proxy that the environment names; see
+/// [`tls_roots`](Self::tls_roots) and [`proxy`](Self::proxy). Its `Debug` output shows
+/// neither private keys nor proxy passwords.
 #[derive(Debug, Clone)]
 pub struct WebSocketBuilder {
     pub(crate) url: String,
@@ -139,6 +148,11 @@ pub struct WebSocketBuilder {
     pub(crate) origin: Option<String>,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) root_certificates: Vec<Vec<u8>>,
+    pub(crate) tls_roots: Option<TlsRoots>,
+    pub(crate) client_certificate: Option<ClientCertificate>,
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) tls_config: Option<Arc<rustls::ClientConfig>>,
+    pub(crate) proxy: ProxySetting,
     pub(crate) connect_timeout: Duration,
     pub(crate) close_timeout: Duration,
     pub(crate) max_message_size: Option<usize>,
@@ -148,7 +162,70 @@ pub struct WebSocketBuilder {
     pub(crate) send_high_water_mark: u64,
 }
 
-/// The default connect timeout (native): DNS, TCP, TLS and the handshake together.
+/// The roots of trust for `wss://` (native; a browser always uses its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum TlsRoots {
+    /// The operating system's trust store, verified as the system does, as browsers do (the
+    /// default). On Linux and the BSDs: the system's CA bundle, or the files that
+    /// `SSL_CERT_FILE` and `SSL_CERT_DIR` name (read once per process, at the first `wss://`
+    /// connection); when neither variable is set and the system has no bundle, the web PKI
+    /// roots. On macOS, iOS and Windows: the platform's verifier, with its trust settings.
+    #[default]
+    System,
+    /// Only the web PKI roots built into the program (Mozilla's, from `webpki-roots`), for
+    /// programs that must behave the same on every host, whatever it trusts.
+    WebPki,
+}
+
+/// A client certificate chain and its private key, for mutual TLS (native only). Its `Debug`
+/// output leaves the key out.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct ClientCertificate {
+    /// DER certificates, the client's own first.
+    pub(crate) chain: Vec<Vec<u8>>,
+    /// The DER private key (PKCS#8, PKCS#1 or SEC1).
+    pub(crate) key: Vec<u8>,
+}
+
+impl fmt::Debug for ClientCertificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCertificate")
+            .field("chain", &self.chain.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which proxy a native connection goes through.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum ProxySetting {
+    /// The one the environment names (`HTTPS_PROXY`, ... and `NO_PROXY`), if any.
+    Environment,
+    /// None: connect directly.
+    Direct,
+    /// This proxy URL.
+    Url(String),
+}
+
+impl fmt::Debug for ProxySetting {
+    /// Shows a proxy URL without the credentials it may hold.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Environment => f.write_str("Environment"),
+            Self::Direct => f.write_str("Direct"),
+            Self::Url(url) => match (url.split_once("://"), url.rsplit_once('@')) {
+                (_, None) => f.debug_tuple("Url").field(url).finish(),
+                (Some((scheme, _)), Some((_, host))) => f
+                    .debug_tuple("Url")
+                    .field(&format_args!("{scheme}://***@{host}"))
+                    .finish(),
+                (None, Some((_, host))) => f.debug_tuple("Url").field(&format_args!("***@{host}")).finish(),
+            },
+        }
+    }
+}
+
+/// The default connect timeout (native): DNS, TCP, the proxy, TLS and the handshake together.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default time the native backend waits for the server's answer to a close frame.
 pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -171,6 +248,11 @@ impl WebSocketBuilder {
             origin: None,
             headers: Vec::new(),
             root_certificates: Vec::new(),
+            tls_roots: None,
+            client_certificate: None,
+            #[cfg(not(target_arch = "wasm32"))]
+            tls_config: None,
+            proxy: ProxySetting::Environment,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             max_message_size: Some(DEFAULT_MAX_MESSAGE_SIZE),
@@ -212,16 +294,95 @@ impl WebSocketBuilder {
         self
     }
 
-    /// Trusts this DER-encoded certificate as a root, besides the built-in web PKI roots.
+    /// Trusts this DER-encoded certificate as a root, besides the [`TlsRoots`] in use.
     /// Native only: browsers use their own trust store.
+    ///
+    /// A certificate that is not valid DER makes [`open`](Self::open) fail with
+    /// `Error::InvalidTlsOption`.
     pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
         self.root_certificates.push(der.into());
         self
     }
 
-    /// How long the connection may take to open (DNS, TCP, TLS, handshake) before it fails
-    /// with close code 1006. Native only; default [`DEFAULT_CONNECT_TIMEOUT`]; a duration
-    /// too long to reach (`Duration::MAX`) means no timeout.
+    /// Chooses the roots of trust for `wss://`: the operating system's (the default, as in a
+    /// browser) or only the built-in web PKI roots. Native only: browsers use their own.
+    pub fn tls_roots(mut self, roots: TlsRoots) -> Self {
+        self.tls_roots = Some(roots);
+        self
+    }
+
+    /// Presents this client certificate for mutual TLS: `chain` holds DER certificates, the
+    /// client's own first, and `key` its DER private key (PKCS#8, PKCS#1 or SEC1; PEM files
+    /// convert with `rustls::pki_types::pem::PemObject`). Native only: a browser picks
+    /// client certificates itself, from its own store.
+    ///
+    /// A key that is not valid, does not match the certificate, or an empty chain makes
+    /// [`open`](Self::open) fail with `Error::InvalidTlsOption`.
+    pub fn client_certificate<C>(
+        mut self,
+        chain: impl IntoIterator<Item = C>,
+        key: impl Into<Vec<u8>>,
+    ) -> Self
+    where
+        C: Into<Vec<u8>>,
+    {
+        self.client_certificate = Some(ClientCertificate {
+            chain: chain.into_iter().map(Into::into).collect(),
+            key: key.into(),
+        });
+        self
+    }
+
+    /// Uses this complete rustls configuration for `wss://` (client certificates, pinning,
+    /// a custom verifier, other protocol versions...), in place of the one made from
+    /// [`tls_roots`](Self::tls_roots), [`add_root_certificate`](Self::add_root_certificate)
+    /// and [`client_certificate`](Self::client_certificate). Its ALPN list is replaced by
+    /// `http/1.1`, as a browser's WebSocket offers, since the opening handshake is HTTP/1.1.
+    /// Native only (the type is rustls', re-exported as `twinsock::rustls`).
+    ///
+    /// Combined with those three options, [`open`](Self::open) fails with
+    /// `Error::InvalidTlsOption`.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.tls_config = Some(config);
+        self
+    }
+
+    /// Connects through this proxy rather than the one the environment names:
+    /// `http://[user:password@]host[:port]` (an HTTP proxy, tunnelling with `CONNECT`, for
+    /// `ws://` and `wss://` alike; credentials go as `Proxy-Authorization: Basic`),
+    /// `socks5://` (SOCKS5, the server's name resolved here) or `socks5h://` (resolved by the
+    /// proxy). Without a scheme it is an HTTP proxy; without a port, port 1080, as curl
+    /// reads it; user and password are percent-decoded. `NO_PROXY` does not apply to it.
+    /// Native only: a page goes through the browser's proxy.
+    ///
+    /// By default the environment decides, as curl reads it: for `ws://` and `wss://` alike
+    /// (RFC 6455 §4.1 and Chromium prefer the HTTPS proxy for WebSockets) `https_proxy`,
+    /// then `HTTPS_PROXY`, then `http_proxy` (never `HTTP_PROXY`, which a CGI program's
+    /// request can set), then `all_proxy`, then `ALL_PROXY`; an empty variable counts as
+    /// unset. A host that `no_proxy` (or else `NO_PROXY`) lists is reached directly: `*`
+    /// for every host, a name for itself and its subdomains (`example.com`, `.example.com`),
+    /// an IP address or CIDR range (`10.0.0.0/8`, `::1`) for addresses, entries separated by
+    /// commas. A setting that cannot be used fails the connection (an error event with
+    /// `FailureCause::Proxy`, then close 1006), as does a proxy that refuses.
+    ///
+    /// A proxy that cannot be parsed or has an unsupported scheme (`https://`, `socks4://`)
+    /// makes [`open`](Self::open) fail with `Error::InvalidProxy`.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = ProxySetting::Url(url.into());
+        self
+    }
+
+    /// Connects directly, whatever proxy the environment names. Native only.
+    pub fn without_proxy(mut self) -> Self {
+        self.proxy = ProxySetting::Direct;
+        self
+    }
+
+    /// How long the connection may take to open (DNS, TCP, the proxy's tunnel, TLS,
+    /// handshake) before it fails with close code 1006. Native only; default
+    /// [`DEFAULT_CONNECT_TIMEOUT`]; a duration too long to reach (`Duration::MAX`) means no
+    /// timeout.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self

@@ -11,8 +11,10 @@ use twinsock::{
     WebSocketBuilder, WebSocketUrl,
 };
 
+// Where the browser runs it: in a page for this test binary, in a dedicated worker for
+// tests/parity_worker.rs, which runs this file as its module (one configuration a binary).
 #[cfg(target_arch = "wasm32")]
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+include!(concat!("parity/run_in_", env!("CARGO_CRATE_NAME"), ".rs"));
 
 fn open_err(url: &str) -> Error {
     WebSocket::open(url).expect_err(url)

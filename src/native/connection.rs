@@ -1,4 +1,5 @@
-//! One native connection's life: resolve, connect, TLS and the opening handshake, the open
+//! One native connection's life: resolve, connect, the proxy's tunnel (when there is a
+//! proxy), TLS and the opening handshake, the open
 //! connection's reading and writing over the WebSocket session, the closing handshake with
 //! Chromium's timing, and the events the application takes.
 //!
@@ -8,17 +9,19 @@
 
 use std::io::{self, Read};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use mio::net::TcpStream;
 use mio::Interest;
-use rustls::StreamOwned;
+use rustls::{ClientConfig, StreamOwned};
 
 use super::handshake::{Accepted, ClientHandshake};
 use super::incoming::Incoming;
 use super::outgoing::Outgoing;
+use super::proxy::{Destination, Host, ProxyTunnel, Route};
 use super::reactor::{Ctx, Readiness};
 use super::resolver;
 use super::tls;
@@ -29,7 +32,7 @@ use super::wire::violation::Violation;
 use crate::event::{CloseEvent, Event, Message, ReadyState};
 use crate::rules::url::WebSocketUrl;
 use crate::socket::WebSocketBuilder;
-use crate::{FailureCause, IoFailure};
+use crate::{FailureCause, IoFailure, ProxyFailure};
 
 /// The close code sent when the application drops an open socket.
 pub(crate) const DROP_CLOSE_CODE: u16 = 1001;
@@ -47,10 +50,16 @@ const READ_CHUNK_LARGE: usize = 256 * 1024;
 const PONG_BACKLOG: usize = 64 * 1024;
 
 /// What the native backend needs to open a connection: the parsed URL and the validated
-/// options.
+/// options (made by `setup::connect_options`).
 pub(crate) struct ConnectOptions {
     pub(crate) url: WebSocketUrl,
     pub(crate) builder: WebSocketBuilder,
+    /// Directly or through a proxy.
+    pub(crate) route: Route,
+    /// The TLS configuration, for `wss://`.
+    pub(crate) tls: Option<Arc<ClientConfig>>,
+    /// Why the connection must fail as soon as it starts (the host's settings cannot be used).
+    pub(crate) setup_failure: Option<FailureCause>,
 }
 
 enum Phase {
@@ -59,6 +68,11 @@ enum Phase {
         tcp: TcpStream,
         /// The addresses still to try, reversed (the next is last).
         next: Vec<SocketAddr>,
+    },
+    /// Connected to the proxy, which is opening the tunnel to the server.
+    Tunnelling {
+        tcp: TcpStream,
+        tunnel: ProxyTunnel,
     },
     Handshaking {
         stream: Transport,
@@ -98,6 +112,8 @@ pub(crate) struct Connection {
     last_heard: Instant,
     /// When our keepalive ping went out, while its answer is awaited.
     ping_sent: Option<Instant>,
+    /// The server's address, resolved here for a `socks5://` proxy, which is given it.
+    socks_address: Option<IpAddr>,
     /// The application dropped its handle: no more events are queued.
     handle_dropped: bool,
     /// The close event was queued: nothing more is.
@@ -125,6 +141,7 @@ impl Connection {
             paused: false,
             last_heard: Instant::now(),
             ping_sent: None,
+            socks_address: None,
             handle_dropped: false,
             close_queued: false,
             ended: false,
@@ -146,7 +163,10 @@ impl Connection {
     #[cfg(test)]
     pub(crate) fn state(&self) -> ReadyState {
         match &self.phase {
-            Phase::Resolving | Phase::Connecting { .. } | Phase::Handshaking { .. } => ReadyState::Connecting,
+            Phase::Resolving
+            | Phase::Connecting { .. }
+            | Phase::Tunnelling { .. }
+            | Phase::Handshaking { .. } => ReadyState::Connecting,
             Phase::Open { session, .. } if session.close_sent() || session.close_received().is_some() => {
                 ReadyState::Closing
             }
@@ -276,44 +296,105 @@ impl Connection {
 
     // ---- the reactor's steps ---------------------------------------------------------------
 
-    /// Starts: an IP address connects at once, a name is resolved first (on the resolver's
-    /// threads). The connect timeout starts now.
+    /// Starts (or fails at once if the host's settings cannot be used); the connect timeout
+    /// starts now.
     pub(crate) fn start(&mut self, ctx: &Ctx<'_>) {
         let connect_timeout = self.options.builder.connect_timeout;
         self.deadline_in(connect_timeout);
-        let (host, port) = (self.options.url.host(), self.options.url.port());
-        if let Ok(ip) = host.parse::<IpAddr>() {
-            return self.connect_next(ctx, vec![SocketAddr::new(ip, port)]);
+        if let Some(cause) = self.options.setup_failure.take() {
+            return self.fail(ctx, cause);
         }
-        let shared = ctx.shared.clone();
-        let reactor = ctx.reactor;
-        resolver::resolve(
-            host.to_string(),
-            port,
-            Box::new(move |addresses| {
-                reactor.run_step(&shared, false, |conn, ctx| conn.resolved(ctx, addresses));
-            }),
-        );
+        self.dial(ctx);
     }
 
-    /// The resolver's answer for the host's addresses.
+    /// The host and port to resolve, or to connect to: the server's, or the proxy's (after
+    /// the server's, for a `socks5://` proxy).
+    fn host_port(&self) -> (String, u16) {
+        match &self.options.route {
+            Route::Via(proxy) if !self.server_address_pending() => (proxy.host.clone(), proxy.port),
+            _ => (self.options.url.host().to_string(), self.options.url.port()),
+        }
+    }
+
+    /// Whether the server's address is still to be found here: always for a direct
+    /// connection; through a proxy, only for `socks5://` (the others are given the name).
+    fn server_address_pending(&self) -> bool {
+        match &self.options.route {
+            Route::Direct => true,
+            Route::Via(proxy) => proxy.resolves_locally() && self.socks_address.is_none(),
+        }
+    }
+
+    /// Connects to the next hop, the server or the proxy: at once to an IP address, after
+    /// resolving a name (on the resolver's threads).
+    fn dial(&mut self, ctx: &Ctx<'_>) {
+        if let Some((host, port)) = self.next_hop_name() {
+            let shared = ctx.shared.clone();
+            let reactor = ctx.reactor;
+            resolver::resolve(
+                host,
+                port,
+                Box::new(move |addresses| {
+                    reactor.run_step(&shared, false, |conn, ctx| conn.resolved(ctx, addresses));
+                }),
+            );
+        } else {
+            let (host, port) = self.host_port();
+            if let Ok(ip) = host.parse::<IpAddr>() {
+                self.connect_next(ctx, vec![SocketAddr::new(ip, port)]);
+            }
+        }
+    }
+
+    /// The name the next hop needs resolved, if it is one (an IP address needs nothing; for
+    /// a `socks5://` proxy the server's address is taken as it is when it is one).
+    fn next_hop_name(&mut self) -> Option<(String, u16)> {
+        if matches!(self.options.route, Route::Via(_)) && self.server_address_pending() {
+            if let Ok(ip) = self.options.url.host().parse::<IpAddr>() {
+                self.socks_address = Some(ip);
+            }
+        }
+        let (host, port) = self.host_port();
+        host.parse::<IpAddr>().is_err().then_some((host, port))
+    }
+
+    /// The resolver's answer for the addresses of [`Connection::host_port`]'s host.
     fn resolved(&mut self, ctx: &Ctx<'_>, addresses: io::Result<Vec<SocketAddr>>) {
         if !matches!(self.phase, Phase::Resolving) {
             return;
         }
+        let server = self.server_address_pending();
         match addresses {
             Ok(mut addresses) if !addresses.is_empty() => {
+                if server && matches!(self.options.route, Route::Via(_)) {
+                    // A `socks5://` proxy is given the first address; now find the proxy.
+                    self.socks_address = Some(addresses[0].ip());
+                    return self.dial(ctx);
+                }
                 addresses.reverse();
                 self.connect_next(ctx, addresses);
             }
-            Ok(_) => self.fail(
-                ctx,
-                FailureCause::Resolve(IoFailure::new(
-                    io::ErrorKind::NotFound,
-                    "the name has no addresses",
-                )),
-            ),
-            Err(e) => self.fail(ctx, FailureCause::Resolve(IoFailure::from(&e))),
+            Ok(_) => {
+                let why = IoFailure::new(io::ErrorKind::NotFound, "the name has no addresses");
+                self.fail(ctx, self.not_found(server, why));
+            }
+            Err(e) => self.fail(ctx, self.not_found(server, IoFailure::from(&e))),
+        }
+    }
+
+    /// The cause when the server's name (`server`) or the proxy's did not resolve.
+    fn not_found(&self, server: bool, why: IoFailure) -> FailureCause {
+        match &self.options.route {
+            Route::Via(proxy) if !server => proxy.failure(ProxyFailure::Unreachable(why)),
+            _ => FailureCause::Resolve(why),
+        }
+    }
+
+    /// The cause when no TCP connection could be made to the next hop.
+    fn unreachable(&self, why: IoFailure) -> FailureCause {
+        match &self.options.route {
+            Route::Direct => FailureCause::Connect(why),
+            Route::Via(proxy) => proxy.failure(ProxyFailure::Unreachable(why)),
         }
     }
 
@@ -340,7 +421,7 @@ impl Connection {
             || IoFailure::new(io::ErrorKind::NotFound, "no address to connect to"),
             |e| IoFailure::from(&e),
         );
-        self.fail(ctx, FailureCause::Connect(why));
+        self.fail(ctx, self.unreachable(why));
     }
 
     /// The socket is ready (or has an error).
@@ -348,6 +429,7 @@ impl Connection {
         self.maybe_panic();
         match std::mem::replace(&mut self.phase, Phase::Done) {
             Phase::Connecting { tcp, next } => self.tcp_progress(ctx, tcp, next),
+            Phase::Tunnelling { tcp, tunnel } => self.drive_tunnel(ctx, tcp, tunnel),
             Phase::Handshaking { stream, handshake } => self.drive_handshake(ctx, stream, handshake),
             phase @ Phase::Open { .. } => {
                 self.phase = phase;
@@ -367,7 +449,7 @@ impl Connection {
             return self.connect_failed(ctx, tcp, next, e);
         }
         match tcp.peer_addr() {
-            Ok(_) => self.start_handshake(ctx, tcp),
+            Ok(_) => self.connected(ctx, tcp),
             Err(e) if e.kind() == io::ErrorKind::NotConnected => self.phase = Phase::Connecting { tcp, next },
             Err(e) => self.connect_failed(ctx, tcp, next, e),
         }
@@ -376,30 +458,66 @@ impl Connection {
     fn connect_failed(&mut self, ctx: &Ctx<'_>, mut tcp: TcpStream, next: Vec<SocketAddr>, error: io::Error) {
         let _ = ctx.registry.deregister(&mut tcp);
         if next.is_empty() {
-            self.fail(ctx, FailureCause::Connect(IoFailure::from(&error)));
+            self.fail(ctx, self.unreachable(IoFailure::from(&error)));
         } else {
             self.connect_next(ctx, next);
         }
     }
 
+    /// TCP is up: to the server, the handshake starts; to a proxy, the tunnel first.
+    fn connected(&mut self, ctx: &Ctx<'_>, tcp: TcpStream) {
+        let Route::Via(proxy) = &self.options.route else {
+            return self.start_handshake(ctx, tcp);
+        };
+        let url = &self.options.url;
+        let destination = match self.socks_address {
+            Some(ip) => Destination {
+                host: Host::Ip(ip),
+                port: url.port(),
+            },
+            None => Destination::new(url.host(), url.port()),
+        };
+        match ProxyTunnel::new(proxy, &destination) {
+            Ok(tunnel) => self.drive_tunnel(ctx, tcp, tunnel),
+            Err(cause) => {
+                self.phase = Phase::Connecting {
+                    tcp,
+                    next: Vec::new(),
+                };
+                self.fail(ctx, cause);
+            }
+        }
+    }
+
+    fn drive_tunnel(&mut self, ctx: &Ctx<'_>, mut tcp: TcpStream, mut tunnel: ProxyTunnel) {
+        match tunnel.advance(&mut tcp) {
+            Ok(true) => self.start_handshake(ctx, tcp),
+            Ok(false) => self.phase = Phase::Tunnelling { tcp, tunnel },
+            Err(cause) => {
+                self.phase = Phase::Tunnelling { tcp, tunnel };
+                self.fail(ctx, cause);
+            }
+        }
+    }
+
+    /// TLS (for `wss://`, with the server's name, even through a proxy) and the handshake.
     fn start_handshake(&mut self, ctx: &Ctx<'_>, tcp: TcpStream) {
         let _ = tcp.set_nodelay(true);
         let options = &self.options;
-        let stream = if options.url.is_secure() {
-            match tls::client_session(options.url.host(), &options.builder.root_certificates) {
+        let handshake = ClientHandshake::new(&options.url, &options.builder);
+        let stream = match &options.tls {
+            Some(config) => match tls::client_session(options.url.host(), config.clone()) {
                 Ok(session) => Transport::Tls(Box::new(StreamOwned::new(session, tcp))),
                 Err(cause) => {
                     self.phase = Phase::Handshaking {
                         stream: Transport::Plain(tcp),
-                        handshake: ClientHandshake::new(&options.url, &options.builder),
+                        handshake,
                     };
                     return self.fail(ctx, cause);
                 }
-            }
-        } else {
-            Transport::Plain(tcp)
+            },
+            None => Transport::Plain(tcp),
         };
-        let handshake = ClientHandshake::new(&options.url, &options.builder);
         self.drive_handshake(ctx, stream, handshake);
     }
 
@@ -622,7 +740,7 @@ impl Connection {
     /// Closes the TCP connection (if there is one) and ends the connection, with no event.
     fn hang_up(&mut self, ctx: &Ctx<'_>) {
         let tcp = match &mut self.phase {
-            Phase::Connecting { tcp, .. } => Some(tcp),
+            Phase::Connecting { tcp, .. } | Phase::Tunnelling { tcp, .. } => Some(tcp),
             Phase::Handshaking { stream, .. } | Phase::Open { stream, .. } => Some(stream.tcp()),
             Phase::Resolving | Phase::Done => None,
         };
@@ -653,9 +771,10 @@ impl Connection {
         }
         self.deadline = None;
         match &self.phase {
-            Phase::Resolving | Phase::Connecting { .. } | Phase::Handshaking { .. } => {
-                self.fail(ctx, FailureCause::ConnectTimeout)
-            }
+            Phase::Resolving
+            | Phase::Connecting { .. }
+            | Phase::Tunnelling { .. }
+            | Phase::Handshaking { .. } => self.fail(ctx, FailureCause::ConnectTimeout),
             Phase::Open { session, .. } if session.close_received().is_some() => {
                 // The close frames are exchanged but the server keeps TCP open: close it
                 // ourselves, still clean.

@@ -14,8 +14,10 @@ mod connection;
 mod handshake;
 mod incoming;
 mod outgoing;
+mod proxy;
 mod reactor;
 mod resolver;
+mod setup;
 mod shared;
 mod tls;
 mod transport;
@@ -28,7 +30,7 @@ use std::task::{Context, Poll};
 use futures::{Sink, Stream};
 use tungstenite::http::{HeaderName, HeaderValue};
 
-use self::connection::{ConnectOptions, Connection};
+use self::connection::Connection;
 use self::reactor::{Ctx, Reactor};
 use self::shared::Shared;
 use crate::error::{Error, IoFailure};
@@ -130,10 +132,8 @@ impl Socket for NativeWebSocket {
         let reactor = Reactor::get().map_err(|e| Error::Unavailable(IoFailure::from(&e)))?;
         let send_high_water_mark = builder.send_high_water_mark;
         let href = url.as_str().to_string();
-        let shared = Arc::new(Shared::new(
-            href,
-            Connection::new(ConnectOptions { url, builder }),
-        ));
+        let options = setup::connect_options(url, builder)?;
+        let shared = Arc::new(Shared::new(href, Connection::new(options)));
         reactor.insert(&shared);
         let socket = Self {
             shared,

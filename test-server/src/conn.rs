@@ -7,6 +7,14 @@ use std::time::{Duration, Instant};
 
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
+/// What a TLS connection negotiated.
+pub struct TlsDetails {
+    /// The application protocol (ALPN), if one was.
+    pub alpn: Option<Vec<u8>>,
+    /// The client's certificate chain (DER), empty when it sent none.
+    pub client_chain: Vec<Vec<u8>>,
+}
+
 /// A blocking connection to one client.
 pub enum Conn {
     /// A plain TCP connection (`ws`).
@@ -27,6 +35,21 @@ impl Conn {
         match self {
             Conn::Plain(tcp) => tcp,
             Conn::Tls(tls) => &tls.sock,
+        }
+    }
+
+    /// What TLS negotiated; `None` for plain TCP.
+    pub fn tls_details(&self) -> Option<TlsDetails> {
+        match self {
+            Conn::Plain(_) => None,
+            Conn::Tls(tls) => Some(TlsDetails {
+                alpn: tls.conn.alpn_protocol().map(<[u8]>::to_vec),
+                client_chain: tls
+                    .conn
+                    .peer_certificates()
+                    .map(|chain| chain.iter().map(|cert| cert.to_vec()).collect())
+                    .unwrap_or_default(),
+            }),
         }
     }
 

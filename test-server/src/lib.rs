@@ -8,9 +8,15 @@
 //! The native tests start it in-process with [`TestServer::start`]; the browser and end-to-end
 //! runs use the `test-server` binary, which prints [`TestServer::line`] and serves until killed.
 //! Every connection is served by a thread of its own, bounded in time by the route.
+//!
+//! Its TLS listeners include one whose certificate a test CA made at start issued (trusted
+//! through that CA, as a system store holding it would be) and one that requires a client
+//! certificate from that CA. [`ProxyServer`] is an HTTP or SOCKS5 proxy of its own, for the
+//! native client's proxy tests.
 
 mod conn;
 mod handshake;
+mod proxy;
 mod restart;
 mod routes;
 mod tls;
@@ -27,8 +33,11 @@ use std::time::Duration;
 use rustls::ServerConfig;
 
 use crate::conn::Conn;
+pub use crate::proxy::{ProxyCredentials, ProxyKind, ProxyServer, TunnelRecord};
 use crate::restart::Restartable;
 pub use crate::routes::Files;
+pub use crate::tls::Identity;
+use crate::tls::{Clients, TestCa};
 
 /// Where the listeners bind (loopback addresses only; port 0 picks a free port), and the files
 /// `/file` serves.
@@ -79,6 +88,19 @@ pub struct TestServer {
     /// routes, on a server that `/restart?down_ms=D` on the main listeners stops (cutting its
     /// connections without a close frame) and starts again on this address after D ms.
     pub restartable: Option<SocketAddr>,
+    /// A TLS listener (same routes) whose certificate, for `localhost` and `127.0.0.1`, the
+    /// test CA issued; it negotiates ALPN, preferring `h2` to `http/1.1` as web servers do.
+    pub ca_wss: SocketAddr,
+    /// A TLS listener (same routes, certificate from the test CA) that requires a client
+    /// certificate issued by the test CA: mutual TLS.
+    pub mtls: SocketAddr,
+    /// The test CA's certificate, PEM: a CA bundle (for `SSL_CERT_FILE`).
+    pub ca_pem: String,
+    /// The test CA's certificate, DER.
+    pub ca_der: Vec<u8>,
+    /// A client certificate (common name `twinsock test client`) the test CA issued, with
+    /// its key.
+    pub client: Identity,
     running: Arc<Running>,
     accept_threads: Vec<JoinHandle<()>>,
 }
@@ -111,9 +133,14 @@ impl TestServer {
         let identity = tls::Identity::generate(&["localhost", "127.0.0.1"]);
         // A certificate for another host, served on its own listener (a name-mismatch test).
         let other = tls::Identity::generate(&["other-host.invalid"]);
+        let ca = TestCa::generate();
+        let issued = ca.issue_server(&["localhost", "127.0.0.1"]);
+        let client = ca.issue_client("twinsock test client");
         let ws = listen(options.ws)?;
         let wss = listen(options.wss)?;
         let wrong_name = listen(SocketAddr::new(options.wss.ip(), 0))?;
+        let ca_wss = listen(SocketAddr::new(options.wss.ip(), 0))?;
+        let mtls = listen(SocketAddr::new(options.wss.ip(), 0))?;
         let closed = TcpListener::bind(SocketAddr::new(options.ws.ip(), 0))?.local_addr()?;
         let restartable = if options.restartable {
             Some(Restartable::start(options.ws.ip(), options.files.clone())?)
@@ -133,6 +160,11 @@ impl TestServer {
             cert_der: identity.cert_der.clone(),
             wrong_name_cert_der: other.cert_der.clone(),
             restartable: running.restartable.as_ref().map(|r| r.addr),
+            ca_wss: ca_wss.local_addr()?,
+            mtls: mtls.local_addr()?,
+            ca_pem: ca.cert_pem.clone(),
+            ca_der: ca.cert_der.clone(),
+            client,
             running,
             accept_threads: Vec::new(),
         };
@@ -140,6 +172,14 @@ impl TestServer {
             (ws, None),
             (wss, Some(identity.server_config())),
             (wrong_name, Some(other.server_config())),
+            (
+                ca_wss,
+                Some(issued.server_config_for(Clients::Anyone, &["h2", "http/1.1"])),
+            ),
+            (
+                mtls,
+                Some(issued.server_config_for(Clients::CertifiedBy(&ca), &[])),
+            ),
         ] {
             let running = server.running.clone();
             let handle = thread::Builder::new()
@@ -169,6 +209,43 @@ impl TestServer {
         line
     }
 
+    /// The start-up line's fields for the CA-issued listeners, after [`TestServer::line`]'s:
+    /// `cawss=ADDR mtls=ADDR ca=PATH clientcert=PATH clientkey=PATH`, with the paths that
+    /// [`TestServer::write_ca_files`] returned.
+    pub fn ca_line(&self, files: &CaFiles) -> String {
+        format!(
+            "cawss={} mtls={} ca={} clientcert={} clientkey={}",
+            self.ca_wss,
+            self.mtls,
+            files.ca.display(),
+            files.client_cert.display(),
+            files.client_key.display()
+        )
+    }
+
+    /// Writes the CA's certificate and the client's certificate and key (PEM) into `dir`,
+    /// named after this process.
+    ///
+    /// # Errors
+    /// A file cannot be written.
+    pub fn write_ca_files(&self, dir: &Path) -> io::Result<CaFiles> {
+        let path = |suffix: &str| {
+            dir.join(format!(
+                "twinsock-test-server-{}-{suffix}.pem",
+                std::process::id()
+            ))
+        };
+        let files = CaFiles {
+            ca: path("ca"),
+            client_cert: path("client"),
+            client_key: path("client-key"),
+        };
+        std::fs::write(&files.ca, &self.ca_pem)?;
+        std::fs::write(&files.client_cert, &self.client.cert_pem)?;
+        std::fs::write(&files.client_key, &self.client.key_pem)?;
+        Ok(files)
+    }
+
     /// Writes both certificates (DER) into `dir`, named after this process; returns their
     /// paths (the `wss` one, then the wrong-name one).
     ///
@@ -188,7 +265,7 @@ impl TestServer {
     pub fn stop(mut self) {
         self.running.stopped.store(true, Ordering::Release);
         // Wake each blocked `accept` with a connection of our own; the loop then sees the flag.
-        for address in [self.ws, self.wss, self.wrong_name] {
+        for address in [self.ws, self.wss, self.wrong_name, self.ca_wss, self.mtls] {
             let _ = TcpStream::connect_timeout(&address, Duration::from_secs(1));
         }
         for handle in self.accept_threads.drain(..) {
@@ -201,6 +278,24 @@ impl TestServer {
         if let Some(restartable) = &self.running.restartable {
             restartable.stop();
         }
+    }
+}
+
+/// Where [`TestServer::write_ca_files`] wrote the test CA's files (PEM).
+#[derive(Debug, Clone)]
+pub struct CaFiles {
+    /// The CA's certificate: a bundle for `SSL_CERT_FILE`.
+    pub ca: PathBuf,
+    /// The client certificate.
+    pub client_cert: PathBuf,
+    /// The client certificate's private key (PKCS#8).
+    pub client_key: PathBuf,
+}
+
+impl CaFiles {
+    /// The paths, to remove them.
+    pub fn paths(&self) -> [&Path; 3] {
+        [&self.ca, &self.client_cert, &self.client_key]
     }
 }
 

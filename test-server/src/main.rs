@@ -5,16 +5,20 @@
 //! (`--file`: what `/file?name=NAME` sends). It always runs the restartable listener that
 //! `/restart` stops and starts again (`restart=ADDR` on its line).
 //!
-//! At start it prints exactly one line to stdout (see `TestServer::line`): the listeners'
-//! addresses and the paths of the two certificates, written to the temporary directory and
-//! removed at exit on stdin's end of file. Logs go to stderr.
+//! At start it prints exactly one line to stdout: `TestServer::line`'s fields (the listeners'
+//! addresses and the paths of the two certificates), `TestServer::ca_line`'s (the CA-issued
+//! listeners and the CA's and client's PEM files), then the proxies': `httpproxy=ADDR
+//! authproxy=ADDR socks=ADDR socksauth=ADDR proxyuserinfo=USER:PASSWORD` (the `auth` ones
+//! require those credentials, given percent-encoded as a URL's user information holds them).
+//! The files are written to the temporary directory and removed at exit on stdin's end of
+//! file. Logs go to stderr, a line for each tunnel a proxy is asked for among them.
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::{env, fs, process, thread};
 
-use twinsock_test_server::{Options, TestServer};
+use twinsock_test_server::{Options, ProxyCredentials, ProxyKind, ProxyServer, TestServer};
 
 /// The usage text printed on a command-line error.
 const USAGE: &str = "usage: test-server [--ws ADDR] [--wss ADDR] [--file NAME=PATH]... [--exit-on-stdin-eof]";
@@ -69,8 +73,44 @@ fn parse_args() -> (Options, bool) {
     (options, exit_on_stdin_eof)
 }
 
+/// The credentials the `auth` proxies require.
+fn proxy_credentials() -> ProxyCredentials {
+    ProxyCredentials {
+        user: "twinsock".into(),
+        password: "p@ss:word".into(),
+    }
+}
+
+/// Starts the four proxies: HTTP and SOCKS5, open and requiring [`proxy_credentials`]; returns
+/// them and their start-up line fields.
+fn start_proxies() -> (Vec<ProxyServer>, String) {
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut proxies = Vec::new();
+    let mut fields = Vec::new();
+    for (name, kind, credentials) in [
+        ("httpproxy", ProxyKind::Http, None),
+        ("authproxy", ProxyKind::Http, Some(proxy_credentials())),
+        ("socks", ProxyKind::Socks5, None),
+        ("socksauth", ProxyKind::Socks5, Some(proxy_credentials())),
+    ] {
+        let proxy = ProxyServer::start(kind, loopback, credentials).unwrap_or_else(|err| {
+            eprintln!("test-server: cannot start the {name} proxy: {err}");
+            process::exit(1);
+        });
+        fields.push(format!("{name}={}", proxy.address));
+        proxies.push(proxy);
+    }
+    let with_credentials = proxies[1].url(Some(&proxy_credentials()));
+    let userinfo = with_credentials
+        .split_once("://")
+        .and_then(|(_, rest)| rest.rsplit_once('@'))
+        .map_or("", |(userinfo, _)| userinfo);
+    fields.push(format!("proxyuserinfo={userinfo}"));
+    (proxies, fields.join(" "))
+}
+
 /// Reads stdin until end of file, then removes the certificate files and exits(0).
-fn exit_on_stdin_eof(cert_files: [PathBuf; 2]) {
+fn exit_on_stdin_eof(cert_files: Vec<PathBuf>) {
     let mut stdin = io::stdin().lock();
     let mut buf = [0u8; 1024];
     loop {
@@ -97,14 +137,26 @@ fn main() {
         eprintln!("test-server: cannot write the certificates: {err}");
         process::exit(1);
     });
+    let ca_files = server.write_ca_files(&env::temp_dir()).unwrap_or_else(|err| {
+        eprintln!("test-server: cannot write the CA's files: {err}");
+        process::exit(1);
+    });
+    let (_proxies, proxy_fields) = start_proxies();
     {
         let mut stdout = io::stdout().lock();
-        writeln!(stdout, "{}", server.line(&cert, &other))
-            .and_then(|()| stdout.flush())
-            .expect("cannot write to stdout");
+        writeln!(
+            stdout,
+            "{} {} {proxy_fields}",
+            server.line(&cert, &other),
+            server.ca_line(&ca_files)
+        )
+        .and_then(|()| stdout.flush())
+        .expect("cannot write to stdout");
     }
     if exit_at_eof {
-        exit_on_stdin_eof([cert, other]);
+        let mut files = vec![cert, other];
+        files.extend(ca_files.paths().map(PathBuf::from));
+        exit_on_stdin_eof(files);
     }
     // Serves until killed.
     loop {

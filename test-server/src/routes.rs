@@ -19,6 +19,7 @@
 //! | `/hello` | the tutorial's demo: "My name is N" gets "Hello from server, N!", then close 1000 |
 //! | `/file?name=N` | send the file the server was given as N as one text message, then close 1000 (4404 if there is none) |
 //! | `/restart?down_ms=D` | stop the restartable listener (its connections cut without a close frame), send `stopped`, start it again on the same address after D ms (30 s at most), send `restarted`, then echo (4404 without a restartable listener) |
+//! | `/tls` | send `alpn=P client_certificates=N` (P the negotiated protocol or `none`, `plain` without TLS), then the client's certificate (DER) as a binary message if it sent one, then echo |
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -32,7 +33,7 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tungstenite::{Error, Message, WebSocket};
 
-use crate::conn::Conn;
+use crate::conn::{Conn, TlsDetails};
 use crate::handshake::{self, hex_digit, read_request, respond_with, Request};
 use crate::restart::{Restartable, MAX_DOWN};
 
@@ -63,6 +64,7 @@ const WS_ROUTES: &[&str] = &[
     "/mute",
     "/file",
     "/restart",
+    "/tls",
 ];
 
 /// An open server-side WebSocket.
@@ -137,6 +139,7 @@ fn route(
         Vec::new()
     };
 
+    let tls_details = conn.tls_details();
     let protocol = match handshake::accept(&mut conn, request) {
         Ok(protocol) => protocol,
         Err(err) => return format!("writing the 101 failed: {err}"),
@@ -164,6 +167,7 @@ fn route(
         "/hello" => hello(&mut ws),
         "/file" => file(&mut ws, request, files),
         "/restart" => restart(&mut ws, request, restartable),
+        "/tls" => tls(&mut ws, tls_details).and_then(|()| echo(&mut ws)),
         _ => Ok("unreachable route".into()),
     };
     ws.into_inner().finish(LINGER);
@@ -326,6 +330,20 @@ fn mute(ws: Ws) -> String {
     };
     conn.abort();
     outcome.into()
+}
+
+/// `/tls`: what TLS negotiated, and the client's certificate.
+fn tls(ws: &mut Ws, details: Option<TlsDetails>) -> tungstenite::Result<()> {
+    let Some(TlsDetails { alpn, client_chain }) = details else {
+        return ws.send(Message::Text("alpn=plain client_certificates=0".into()));
+    };
+    let alpn = alpn.map_or("none".into(), |alpn| String::from_utf8_lossy(&alpn).into_owned());
+    let line = format!("alpn={alpn} client_certificates={}", client_chain.len());
+    ws.send(Message::Text(line.into()))?;
+    if let Some(leaf) = client_chain.into_iter().next() {
+        ws.send(Message::Binary(leaf.into()))?;
+    }
+    Ok(())
 }
 
 /// Decodes hexadecimal digits, ignoring whitespace. None if invalid.

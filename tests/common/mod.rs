@@ -43,14 +43,19 @@ pub async fn delay(duration: Duration) {
     let _ = wait.await;
 }
 
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// The global `setTimeout`, a page's or a worker's (a worker has no `window`).
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &js_sys::Function, milliseconds: i32) -> wasm_bindgen::JsValue;
+}
+
 /// Completes after `duration`.
 #[cfg(target_arch = "wasm32")]
 pub async fn delay(duration: Duration) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let window = web_sys::window().expect("a window");
-        window
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, duration.as_millis() as i32)
-            .expect("setTimeout");
+        set_timeout(&resolve, duration.as_millis() as i32);
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

@@ -92,7 +92,7 @@ impl Connection {
             .iter()
             .map(|message| match message {
                 Message::Text(text) => text.clone(),
-                Message::Binary(bytes) => format!("binary {bytes:?}"),
+                Message::Binary(bytes) => format!("binary {:?}", bytes.to_vec()),
             })
             .collect()
     }
