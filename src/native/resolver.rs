@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// The most lookups that run at once.
@@ -31,61 +31,85 @@ struct Resolver {
     work: Condvar,
 }
 
-fn resolver() -> &'static Resolver {
-    static RESOLVER: OnceLock<Resolver> = OnceLock::new();
-    RESOLVER.get_or_init(|| Resolver {
-        pool: Mutex::new(Pool::default()),
-        work: Condvar::new(),
-    })
-}
+impl Resolver {
+    const fn new() -> Self {
+        Self {
+            pool: Mutex::new(Pool {
+                queue: VecDeque::new(),
+                threads: 0,
+                idle: 0,
+            }),
+            work: Condvar::new(),
+        }
+    }
 
-fn lock(resolver: &Resolver) -> MutexGuard<'_, Pool> {
-    resolver.pool.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Pool> {
+        self.pool.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a lookup, starting a thread for it with `spawn` when none is idle and fewer
+    /// than [`MAX_RESOLVER_THREADS`] run. When no thread can be started and none runs, every
+    /// waiting lookup is answered at once, on this thread, with the error.
+    fn submit(
+        &'static self,
+        host: String,
+        port: u16,
+        answer: Answer,
+        spawn: impl FnOnce(&'static Resolver) -> io::Result<()>,
+    ) {
+        let mut pool = self.lock();
+        pool.queue.push_back((host, port, answer));
+        if pool.idle > 0 {
+            self.work.notify_one();
+            return;
+        }
+        if pool.threads >= MAX_RESOLVER_THREADS {
+            return;
+        }
+        pool.threads += 1;
+        drop(pool);
+        let Err(error) = spawn(self) else {
+            return;
+        };
+        let mut pool = self.lock();
+        pool.threads -= 1;
+        if pool.threads > 0 {
+            return;
+        }
+        // Nobody will take the queue: answer every waiting lookup with the error.
+        let waiting: Vec<_> = pool.queue.drain(..).collect();
+        drop(pool);
+        for (_, _, answer) in waiting {
+            answer(Err(io::Error::new(
+                error.kind(),
+                format!("cannot start a thread to resolve the host: {error}"),
+            )));
+        }
+    }
 }
 
 /// Resolves `host` (a name) for `port`, then calls `answer` with the addresses, on a resolver
 /// thread. When no thread can be started and none runs, `answer` gets the error at once, on
 /// this thread.
 pub(crate) fn resolve(host: String, port: u16, answer: Answer) {
-    let resolver = resolver();
-    let mut pool = lock(resolver);
-    pool.queue.push_back((host, port, answer));
-    if pool.idle > 0 {
-        resolver.work.notify_one();
-        return;
-    }
-    if pool.threads >= MAX_RESOLVER_THREADS {
-        return;
-    }
-    pool.threads += 1;
-    let started = std::thread::Builder::new()
-        .name("twinsock-dns".into())
-        .spawn(|| serve(self::resolver()));
-    if let Err(error) = started {
-        pool.threads -= 1;
-        if pool.threads == 0 {
-            // Nobody will take the queue: answer every waiting lookup with the error.
-            let waiting: Vec<_> = pool.queue.drain(..).collect();
-            drop(pool);
-            for (_, _, answer) in waiting {
-                answer(Err(io::Error::new(
-                    error.kind(),
-                    format!("cannot start a thread to resolve the host: {error}"),
-                )));
-            }
-        }
-    }
+    static RESOLVER: Resolver = Resolver::new();
+    RESOLVER.submit(host, port, answer, |resolver| {
+        std::thread::Builder::new()
+            .name("twinsock-dns".into())
+            .spawn(move || serve(resolver))
+            .map(drop)
+    });
 }
 
 /// A resolver thread: takes lookups until it has been idle for [`IDLE`].
 fn serve(resolver: &Resolver) {
-    let mut pool = lock(resolver);
+    let mut pool = resolver.lock();
     loop {
         if let Some((host, port, answer)) = pool.queue.pop_front() {
             drop(pool);
             let addresses = (host.as_str(), port).to_socket_addrs().map(Iterator::collect);
             answer(addresses);
-            pool = lock(resolver);
+            pool = resolver.lock();
             continue;
         }
         pool.idle += 1;
@@ -108,27 +132,50 @@ mod tests {
 
     use super::*;
 
+    /// A resolver of the test's own (not the process's).
+    fn resolver() -> &'static Resolver {
+        Box::leak(Box::new(Resolver::new()))
+    }
+
     #[test]
     fn many_lookups_share_a_bounded_pool_and_all_get_answers() {
+        let resolver = resolver();
         let (done, answers) = mpsc::channel();
         for i in 0..50 {
             let done = done.clone();
-            resolve(
-                "localhost".into(),
-                1000 + i,
-                Box::new(move |result| {
-                    let _ = done.send((i, result.map(|a| a.iter().all(|s| s.port() == 1000 + i))));
-                }),
-            );
-            assert!(lock(resolver()).threads <= MAX_RESOLVER_THREADS);
+            let answer: Answer = Box::new(move |result| {
+                let _ = done.send(result.map(|a| a.iter().all(|s| s.port() == 1000 + i)));
+            });
+            resolver.submit("localhost".into(), 1000 + i, answer, |resolver| {
+                std::thread::Builder::new()
+                    .spawn(move || serve(resolver))
+                    .map(drop)
+            });
+            assert!(resolver.lock().threads <= MAX_RESOLVER_THREADS);
         }
-        let mut seen = 0;
-        while seen < 50 {
-            let (_, ports_match) = answers
+        for _ in 0..50 {
+            let ports_match = answers
                 .recv_timeout(Duration::from_secs(10))
                 .expect("every lookup is answered");
             assert!(ports_match.expect("localhost resolves"));
-            seen += 1;
         }
+    }
+
+    /// Issue 14: with threads exhausted, a lookup's thread could not start and the I/O thread
+    /// panicked. Now the lookup is answered with the error (the socket fails with it alone).
+    #[test]
+    fn a_lookup_whose_thread_cannot_start_is_answered_with_the_error() {
+        let resolver = resolver();
+        let (done, answers) = mpsc::channel();
+        let answer: Answer = Box::new(move |result| {
+            let _ = done.send(result);
+        });
+        resolver.submit("localhost".into(), 80, answer, |_| {
+            Err(io::Error::new(io::ErrorKind::WouldBlock, "no thread left"))
+        });
+        let error = answers.try_recv().expect("answered at once").unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::WouldBlock);
+        assert!(error.to_string().contains("cannot start a thread"), "{error}");
+        assert_eq!(resolver.lock().threads, 0);
     }
 }
