@@ -350,7 +350,7 @@ pub enum Error {
 
 impl Error {
     /// The DOM exception a browser throws for the same call, or `None` for the errors that
-    /// have none (the native-only options' errors, [`Error::Unavailable`],
+    /// have none (the native-only options' errors, `Error::Unavailable`,
     /// [`Error::ConnectFailed`]).
     pub fn dom_exception(&self) -> Option<DomException> {
         match self {
