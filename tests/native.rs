@@ -386,3 +386,35 @@ fn usable_from_many_threads_at_once() {
         handle.join().unwrap();
     }
 }
+
+/// `twinsock::block_on` waits in the reactor itself, from several threads at once (one drives
+/// it, the others are woken), and writes a turn's sends when the future waits or returns.
+#[test]
+fn block_on_drives_the_reactor_from_many_threads_and_writes_each_turns_sends() {
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let socket = twinsock::block_on(async {
+                    let socket = open(&ws("/echo")).await;
+                    for i in 0..1000 {
+                        socket.send_text(format!("{t}:{i}")).unwrap();
+                    }
+                    for i in 0..1000 {
+                        assert_eq!(text(&socket).await, format!("{t}:{i}"));
+                    }
+                    // Sent as the future returns: written before block_on returns.
+                    socket.send_text("last").unwrap();
+                    socket
+                });
+                block_on(async {
+                    assert_eq!(text(&socket).await, "last");
+                    socket.close(None, None).unwrap();
+                    assert!(until_close(&socket).await.1.was_clean);
+                })
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+}

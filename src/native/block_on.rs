@@ -2,8 +2,10 @@
 //! reactor itself (as `async-io`'s `block_on` does), so that the thread the future belongs to
 //! is the one the kernel wakes: one wake-up per event instead of the reactor's thread waking
 //! first and then this one. Several threads may block at once; one of them drives the reactor
-//! at a time, and the reactor's own thread backs off meanwhile.
+//! at a time, and the reactor's own thread backs off meanwhile. Sends made by the future are
+//! written when it next waits (or returns), so the sends of one turn go out in one write.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +16,59 @@ use std::time::{Duration, Instant};
 
 use futures::task::{waker, ArcWake};
 
+use super::connection::Connection;
 use super::reactor::Reactor;
+use super::shared::Shared;
+
+thread_local! {
+    /// While this thread is in [`block_on`]: the sockets whose sends it left unwritten, to be
+    /// written (in one write each) before it waits.
+    static DEFERRED: RefCell<Option<Vec<Arc<Shared>>>> = const { RefCell::new(None) };
+}
+
+/// `true` when the calling thread is in [`block_on`], so a send may leave its write to it.
+pub(crate) fn may_defer() -> bool {
+    DEFERRED.with(|deferred| deferred.borrow().is_some())
+}
+
+/// Records that `shared` has sends for this thread's [`block_on`] to write.
+pub(crate) fn deferred(shared: &Arc<Shared>) {
+    DEFERRED.with(|deferred| {
+        if let Some(list) = deferred.borrow_mut().as_mut() {
+            list.push(shared.clone());
+        }
+    });
+}
+
+/// Writes what this thread's sends left.
+fn flush_deferred(reactor: &'static Reactor) {
+    let sockets = DEFERRED.with(|deferred| deferred.borrow_mut().as_mut().map(std::mem::take));
+    for shared in sockets.into_iter().flatten() {
+        reactor.run_step(&shared, false, Connection::flush_deferred);
+    }
+}
+
+/// Ends this thread's deferring (writing what is left) when [`block_on`] returns or unwinds;
+/// an outer `block_on`'s list is put back.
+struct Deferring {
+    reactor: &'static Reactor,
+    outer: Option<Vec<Arc<Shared>>>,
+}
+
+impl Deferring {
+    fn start(reactor: &'static Reactor) -> Self {
+        let outer = DEFERRED.with(|deferred| deferred.borrow_mut().replace(Vec::new()));
+        Self { reactor, outer }
+    }
+}
+
+impl Drop for Deferring {
+    fn drop(&mut self) {
+        flush_deferred(self.reactor);
+        let outer = self.outer.take();
+        DEFERRED.with(|deferred| *deferred.borrow_mut() = outer);
+    }
+}
 
 /// How long a thread may drive the reactor for other threads' sockets, with no wake-up of its
 /// own, before it hands the reactor to the reactor's thread and sleeps.
@@ -70,8 +124,11 @@ impl Drop for Blocked {
 /// Any future can be run (it need not use twinsock), and twinsock's sockets work under any
 /// executor; this one waits in twinsock's reactor while the future is pending, which saves a
 /// thread wake-up per event on the native sockets the future waits for: the lowest latency a
-/// native program without a runtime of its own can get. When the reactor cannot start (no file
-/// descriptor or thread left), it waits as `futures::executor::block_on` does.
+/// native program without a runtime of its own can get. Sends the future makes are written when
+/// it next waits, or returns (up to 256 KiB a socket; more is written at once), so a batch of
+/// sends costs one write, as a browser sends what a task sent once the task is done. When the
+/// reactor cannot start (no file descriptor or thread left), it waits as
+/// `futures::executor::block_on` does.
 pub fn block_on<F: Future>(future: F) -> F::Output {
     let Ok(reactor) = Reactor::get() else {
         return futures::executor::block_on(future);
@@ -87,10 +144,13 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     let waker = waker(parker.clone());
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
+    let _deferring = Deferring::start(reactor);
     loop {
         if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
             return output;
         }
+        // The future waits: what its sends left goes out now, in one write a socket.
+        flush_deferred(reactor);
         if parker.take_notification() {
             // Woken while polling: take what is ready without waiting, then poll again.
             if let Some(mut driver) = reactor.try_drive() {

@@ -48,6 +48,9 @@ const READ_CHUNK_LARGE: usize = 256 * 1024;
 /// be written; beyond that the server is not reading, and only the latest ping will be
 /// answered, when the socket takes bytes again, so that a ping flood cannot grow the client.
 const PONG_BACKLOG: usize = 64 * 1024;
+/// Sends on a [`crate::block_on`] thread wait for the thread's next wait to be written, up to
+/// this many bytes.
+const DEFER_AT_MOST: usize = 256 * 1024;
 
 /// What the native backend needs to open a connection: the parsed URL and the validated
 /// options (made by `setup::connect_options`).
@@ -108,6 +111,8 @@ pub(crate) struct Connection {
     read_large: bool,
     /// Reading stopped because the application's queue is full.
     paused: bool,
+    /// Sends were left to the calling thread's `block_on` to write.
+    deferred: bool,
     /// When anything last arrived from the server (for the keepalive).
     last_heard: Instant,
     /// When our keepalive ping went out, while its answer is awaited.
@@ -139,6 +144,7 @@ impl Connection {
             read_buf: BytesMut::new(),
             read_large: false,
             paused: false,
+            deferred: false,
             last_heard: Instant::now(),
             ping_sent: None,
             socks_address: None,
@@ -233,26 +239,52 @@ impl Connection {
     }
 
     /// Sends `message` (the application sees the socket open): encoded at once, and written
-    /// at once when nothing is waiting ahead of it; what the kernel does not take goes out
-    /// when the socket is writable. Once closing, the message is dropped, its bytes still
-    /// counted in `buffered_amount`, as in browsers.
-    pub(crate) fn send(&mut self, ctx: &Ctx<'_>, message: Message) {
+    /// at once when nothing is waiting ahead of it, unless `may_defer` (the caller is in
+    /// [`crate::block_on`], which writes what its sends left before it waits: the sends of one
+    /// turn go out in one write) and less than [`DEFER_AT_MOST`] waits; what the kernel does
+    /// not take goes out when the socket is writable. Once closing, the message is dropped, its
+    /// bytes still counted in `buffered_amount`, as in browsers. Returns whether the write was
+    /// left to the caller's `block_on`.
+    pub(crate) fn send(&mut self, ctx: &Ctx<'_>, message: Message, may_defer: bool) -> bool {
         self.maybe_panic();
         let len = message.len();
         ctx.shared.add_buffered(len);
         let Phase::Open { session, .. } = &mut self.phase else {
-            return;
+            return false;
         };
         let was_empty = self.outgoing.is_empty();
         let sent = match &message {
             Message::Text(text) => session.send(true, text.as_bytes(), self.outgoing.buffer()),
             Message::Binary(data) => session.send(false, data, self.outgoing.buffer()),
         };
-        if sent.is_some() {
-            self.outgoing.queued(Some(len));
-            if was_empty {
+        if sent.is_none() {
+            return false;
+        }
+        self.outgoing.queued(Some(len));
+        let small = self.outgoing.pending() < DEFER_AT_MOST;
+        if self.deferred {
+            // Another send of the same turn.
+            if !small {
                 self.flush(ctx);
             }
+            return false;
+        }
+        if !was_empty {
+            // Waiting for the socket to be writable: the reactor writes it then.
+            return false;
+        }
+        if may_defer && small {
+            self.deferred = true;
+            return true;
+        }
+        self.flush(ctx);
+        false
+    }
+
+    /// Writes what a [`crate::block_on`] caller's sends left (see [`Connection::send`]).
+    pub(crate) fn flush_deferred(&mut self, ctx: &Ctx<'_>) {
+        if self.deferred {
+            self.flush(ctx);
         }
     }
 
@@ -660,6 +692,7 @@ impl Connection {
     /// Writes what is queued for the server, and then what the session still owes it (the pong
     /// for the latest ping, our answer to its close frame) once everything else is out.
     fn flush(&mut self, ctx: &Ctx<'_>) {
+        self.deferred = false;
         let Phase::Open { stream, session } = &mut self.phase else {
             return;
         };

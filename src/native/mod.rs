@@ -83,7 +83,10 @@ impl NativeWebSocket {
         match self.shared.ready_state() {
             ReadyState::Connecting => Err(Error::StillConnecting),
             ReadyState::Open => {
-                self.step(|conn, ctx| conn.send(ctx, message));
+                let may_defer = block_on::may_defer();
+                if self.step(|conn, ctx| conn.send(ctx, message, may_defer)) == Some(true) {
+                    block_on::deferred(&self.shared);
+                }
                 Ok(())
             }
             ReadyState::Closing | ReadyState::Closed => {
