@@ -67,12 +67,13 @@ pub trait Socket: Stream<Item = Event> + Unpin + Sized {
     /// the TLS layer's bounded buffer). Browser: as the browser reports it.
     fn buffered_amount(&self) -> u64;
 
-    /// The subprotocol the server selected; empty before open or when none was.
+    /// The subprotocol the server selected; empty until the open event is taken, or when none
+    /// was.
     fn protocol(&self) -> String;
 
-    /// The extensions the server accepted; empty before open. Native: always empty (the
-    /// native backend offers no extensions). Browser: Chromium offers `permessage-deflate`,
-    /// so this may name it.
+    /// The extensions the server accepted, as its `Sec-WebSocket-Extensions` answer wrote
+    /// them; empty until the open event is taken. Both targets offer permessage-deflate as
+    /// Chromium does (natively unless `permessage_deflate(false)`), so this may name it.
     fn extensions(&self) -> String;
 
     /// Sends a text message. After close, nothing is sent but `buffered_amount` still rises.

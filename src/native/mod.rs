@@ -160,11 +160,11 @@ impl Socket for NativeWebSocket {
     }
 
     fn protocol(&self) -> String {
-        self.shared.protocol.get().cloned().unwrap_or_default()
+        self.shared.protocol()
     }
 
     fn extensions(&self) -> String {
-        self.shared.extensions.get().cloned().unwrap_or_default()
+        self.shared.extensions()
     }
 
     fn send_text(&self, text: impl Into<String>) -> Result<(), Error> {

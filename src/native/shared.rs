@@ -31,6 +31,9 @@ pub(crate) struct Shared {
     seen: AtomicU8,
     /// The application called `close` (its ready state is CLOSING until the close event).
     pub(crate) close_called: AtomicBool,
+    /// The application took the open event: `protocol` and `extensions` show from then on, as
+    /// a browser sets them in the task that fires it.
+    open_seen: AtomicBool,
     /// Payload bytes accepted by `send` and not yet written to the kernel.
     buffered: AtomicU64,
     pub(crate) protocol: OnceLock<String>,
@@ -52,6 +55,7 @@ impl Shared {
             connection: Mutex::new(connection),
             seen: AtomicU8::new(ReadyState::Connecting as u8),
             close_called: AtomicBool::new(false),
+            open_seen: AtomicBool::new(false),
             buffered: AtomicU64::new(0),
             protocol: OnceLock::new(),
             extensions: OnceLock::new(),
@@ -88,7 +92,27 @@ impl Shared {
 
     /// Records the state an event the application took shows.
     pub(crate) fn set_seen(&self, state: ReadyState) {
+        if state == ReadyState::Open {
+            self.open_seen.store(true, Ordering::Release);
+        }
         self.seen.store(state as u8, Ordering::Release);
+    }
+
+    /// The negotiated subprotocol, once the application has taken the open event.
+    pub(crate) fn protocol(&self) -> String {
+        self.shown(&self.protocol)
+    }
+
+    /// The negotiated extensions, once the application has taken the open event.
+    pub(crate) fn extensions(&self) -> String {
+        self.shown(&self.extensions)
+    }
+
+    fn shown(&self, value: &OnceLock<String>) -> String {
+        match value.get() {
+            Some(value) if self.open_seen.load(Ordering::Acquire) => value.clone(),
+            _ => String::new(),
+        }
     }
 
     pub(crate) fn buffered_amount(&self) -> u64 {
