@@ -432,6 +432,38 @@ parity_test!(buffered_amount_rises_at_once_and_falls_to_zero_when_flushed, {
     .await;
 });
 
+parity_test!(the_sink_holds_the_sender_back_while_the_server_reads_nothing, {
+    use futures::SinkExt;
+    const TOTAL: usize = 32 << 20;
+    const CHUNK: usize = 64 << 10;
+    const HIGH_WATER: u64 = 256 << 10;
+    // The server reads nothing for a second, then counts every byte.
+    let mut socket = WebSocketBuilder::new(ws(&format!("/slow?bytes={TOTAL}&delay_ms=1000")))
+        .send_high_water_mark(HIGH_WATER)
+        .connect()
+        .await
+        .unwrap();
+    let mut most = 0;
+    within(WAIT, "the sink to take every message", async {
+        for _ in 0..TOTAL / CHUNK {
+            socket
+                .feed(Message::Binary(vec![1u8; CHUNK].into()))
+                .await
+                .unwrap();
+            // poll_ready let this message in only at or below the mark.
+            most = most.max(socket.buffered_amount());
+        }
+        socket.flush().await.unwrap();
+    })
+    .await;
+    assert!(
+        most <= HIGH_WATER + CHUNK as u64,
+        "buffered_amount reached {most} with a high-water mark of {HIGH_WATER}"
+    );
+    assert_eq!(socket.buffered_amount(), 0, "flushed");
+    assert_eq!(text(&socket).await, format!("received {TOTAL}"));
+});
+
 // ---- close ----
 
 parity_test!(close_codes_outside_1000_and_3000_to_4999_are_invalid_access, {
