@@ -40,10 +40,15 @@ pub(crate) const DROP_CLOSE_CODE: u16 = 1001;
 /// exchanged (or once it answered the server's), before it closes it itself; the close event
 /// comes then, clean (Chromium's `kUnderlyingConnectionCloseTimeout`).
 const TCP_CLOSE_WAIT: Duration = Duration::from_secs(2);
-/// What one read asks the kernel for: small while messages are small, more once a read has
-/// filled the whole buffer (a large message is arriving).
-const READ_CHUNK: usize = 16 * 1024;
-const READ_CHUNK_LARGE: usize = 256 * 1024;
+/// What one read asks the kernel for (64 KiB, tokio-tungstenite's 128 KiB halved: a 1 MiB
+/// message takes 16 reads).
+const READ_CHUNK: usize = 64 * 1024;
+
+thread_local! {
+    /// The buffer each thread reads sockets into, zeroed once: a connection copies out what
+    /// a read got, so it keeps only the bytes it has not decoded yet.
+    static READ_SCRATCH: std::cell::RefCell<Box<[u8]>> = std::cell::RefCell::new(vec![0; READ_CHUNK].into_boxed_slice());
+}
 /// Each ping is answered at once (as Chromium does) while fewer than this many bytes wait to
 /// be written; beyond that the server is not reading, and only the latest ping will be
 /// answered, when the socket takes bytes again, so that a ping flood cannot grow the client.
@@ -107,8 +112,6 @@ pub(crate) struct Connection {
     outgoing: Outgoing,
     /// Bytes read and not yet taken by the session (the start of a frame).
     read_buf: BytesMut,
-    /// The last read filled its whole buffer: read larger pieces.
-    read_large: bool,
     /// Reading stopped because the application's queue is full.
     paused: bool,
     /// Sends were left to the calling thread's `block_on` to write.
@@ -142,7 +145,6 @@ impl Connection {
             incoming: Incoming::new(limit),
             outgoing: Outgoing::default(),
             read_buf: BytesMut::new(),
-            read_large: false,
             paused: false,
             deferred: false,
             last_heard: Instant::now(),
@@ -654,34 +656,34 @@ impl Connection {
         }
     }
 
-    /// One read from the socket into the read buffer.
+    /// One read from the socket into the read buffer, through the thread's scratch buffer (see
+    /// [`READ_SCRATCH`]): an idle socket holds no read buffer of its own, and nothing is zeroed
+    /// or mapped afresh for each read.
     fn read_more(&mut self, peer_done: bool) -> ReadMore {
         let Phase::Open { stream, .. } = &mut self.phase else {
             return ReadMore::WouldBlock;
         };
-        let chunk = if self.read_large {
-            READ_CHUNK_LARGE
-        } else {
-            READ_CHUNK
-        };
-        let start = self.read_buf.len();
-        self.read_buf.resize(start + chunk, 0);
-        let read = loop {
-            match stream.read(&mut self.read_buf[start..]) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                read => break read,
+        let read = READ_SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let read = loop {
+                match stream.read(&mut scratch[..]) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    read => break read,
+                }
+            };
+            if let Ok(n) = read {
+                self.read_buf.extend_from_slice(&scratch[..n]);
             }
-        };
-        self.read_buf.truncate(start + *read.as_ref().unwrap_or(&0));
+            read
+        });
         match read {
             Ok(0) => ReadMore::Ended,
             Ok(n) => {
-                self.read_large = n == chunk;
                 if self.options.builder.keepalive.is_some() {
                     self.last_heard = Instant::now();
                 }
                 ReadMore::Got {
-                    drained: n < chunk && stream.short_read_drains() && !peer_done,
+                    drained: n < READ_CHUNK && stream.short_read_drains() && !peer_done,
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReadMore::WouldBlock,
