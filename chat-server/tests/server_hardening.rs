@@ -291,7 +291,7 @@ fn sixteen_bursts_within_the_rate_limit_reach_every_reader() {
 /// The most the server may grow under a ping flood that reads nothing: tungstenite's bounded
 /// write buffer (8 KiB + the 64 KiB message limit) is all it holds for the flooder (the rest is
 /// in the kernel's buffers); the bound allows for the allocator, which maps memory in 4 MiB
-/// segments, and the chatters (measured: 48 to 232 KiB).
+/// segments, and the chatters (measured: 44 to 248 KiB).
 const PING_FLOOD_BOUND_KIB: u64 = 8 * 1024;
 
 /// The most pings a flooder sends: issue 14's 1,000,000 (131 MB of frames), far more than the
