@@ -4,7 +4,9 @@
 //! The reader takes a turn of the runtime's cooperative budget for every message, so that a
 //! burst already in the socket's buffer does not keep every other connection's writer from
 //! running; and it waits (reading nothing more) while a recipient's queue is full, which
-//! pushes back on the sender (see [`crate::hub`]).
+//! pushes back on the sender (see [`crate::hub`]). After a ping it marks the pong owed: its
+//! transport then reads nothing more while the socket does not take that pong, which pushes
+//! back on a client that pings and does not read (see [`crate::transport`]).
 //!
 //! Whoever decides to close (the reader for a bad message, the hub for a full queue or the
 //! shutdown) asks the writer, which sends the close frame; the reader then waits for the
@@ -24,10 +26,10 @@ use tracing::{debug, info};
 
 use crate::connection::Connection;
 use crate::hello;
-use crate::hub::{Close, Mailbox, Membership, Outgoing, SLOW_AFTER};
+use crate::hub::{Close, Mailbox, Membership, Outgoing};
 use crate::rate::RateLimit;
 use crate::relay::Relay;
-use crate::transport::UnfinishedTooLong;
+use crate::transport::{PongsNotTaken, UnfinishedTooLong};
 
 /// How long a connection may take to close once the server decided to close it.
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -86,8 +88,9 @@ pub struct Limits {
 
 impl Limits {
     /// The most tungstenite may hold unwritten: what it gathers, plus one whole frame. Pongs
-    /// owed to a client that sends pings and reads nothing pile up to this, not further (the
-    /// newest pong then replaces the one waiting).
+    /// owed to a client that sends pings and reads nothing never take more than this (the
+    /// newest pong then replaces the one waiting); few do, as its transport stops reading it
+    /// while a pong waits (see [`crate::transport`]).
     pub fn max_write_buffer(self) -> usize {
         WRITE_BUFFER + self.max_message_size.saturating_add(FRAME_HEAD)
     }
@@ -216,9 +219,13 @@ async fn read(
             // Once we asked to close, the rest is dropped while we wait for the client's close.
             Ok(_) if end.asked_to_close => None,
             Ok(_) if rate.as_mut().is_some_and(|rate| !rate.allow()) => Some(Close::RATE_LIMIT),
-            // Pings whose pongs the socket has not taken for a while: the client does not read.
-            Ok(Message::Ping(_)) if connection.write_blocked_for() >= SLOW_AFTER => Some(Close::TOO_SLOW),
-            Ok(Message::Ping(_) | Message::Pong(_)) => None,
+            // tungstenite queued the pong; until it is written the transport reads no more
+            // while the socket takes nothing, and gives up after a while (`PongsNotTaken`).
+            Ok(Message::Ping(_)) => {
+                connection.pong_owed();
+                None
+            }
+            Ok(Message::Pong(_)) => None,
             Ok(message) => actor.act(message).await,
             Err(error) => {
                 debug!(%error, "read failed");
@@ -344,6 +351,9 @@ fn close_for(error: &axum::Error) -> Option<Close> {
         WsError::Capacity(CapacityError::MessageTooLong { .. }) => Some(Close::TOO_BIG),
         WsError::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<UnfinishedTooLong>()) => {
             Some(Close::TOO_BIG)
+        }
+        WsError::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<PongsNotTaken>()) => {
+            Some(Close::TOO_SLOW)
         }
         WsError::Utf8(_) => Some(Close::INVALID_UTF8),
         WsError::Protocol(_) => Some(Close::PROTOCOL_ERROR),

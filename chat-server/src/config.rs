@@ -117,7 +117,9 @@ Options:
                              http://localhost:<port> and http://127.0.0.1:<port>
   --max-message-size BYTES   largest incoming message (default {DEFAULT_MAX_MESSAGE_SIZE}); larger: close 1009
                              (also the most a client's unfinished message holds; and at most
-                             that plus 8 KiB of unsent answers to its pings)
+                             that plus 8 KiB of unsent answers to its pings: a client that does
+                             not read them is read no more, and closed with 1013 once its
+                             socket has taken nothing for {slow} s)
   --max-clients N            WebSocket clients at once (default {DEFAULT_MAX_CLIENTS}); one more: HTTP 503
   --max-connections N        connections at once, HTTP and WebSocket (default: the open-files limit,
                              raised to its hard limit at start, less {reserve} kept for the server);

@@ -5,7 +5,8 @@
 //! A [`Connection`] is written by its transport ([`crate::transport::Conn`], which owns the
 //! socket and is the only one to read or write it) and read by the table (for eviction), the
 //! hub (is its socket taking data?) and its WebSocket task (the meter of an unfinished
-//! message). Everything in it is atomic: no lock is taken on the data path.
+//! message; the pong owed for a ping, which the transport clears once it is written).
+//! Everything in it is atomic: no lock is taken on the data path.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -48,6 +49,9 @@ pub struct Connection {
     unfinished_limit: AtomicUsize,
     /// Since when (`now_ms() + 1`) writes have not been taken; 0 when they are.
     write_blocked_since: AtomicU64,
+    /// Whether the WebSocket read a ping whose pong has not been written yet: set by its task,
+    /// cleared by the transport when a flush completes (everything queued was written).
+    pong_owed: AtomicBool,
 }
 
 impl Connection {
@@ -62,6 +66,7 @@ impl Connection {
             unfinished: AtomicUsize::new(0),
             unfinished_limit: AtomicUsize::new(usize::MAX),
             write_blocked_since: AtomicU64::new(0),
+            pong_owed: AtomicBool::new(false),
         }
     }
 
@@ -115,9 +120,34 @@ impl Connection {
     /// How long the socket has taken no data while the server had some to send (zero when it
     /// takes data).
     pub fn write_blocked_for(&self) -> Duration {
+        self.blocked_for().unwrap_or(Duration::ZERO)
+    }
+
+    /// How long the socket has taken no data, `None` when it takes data.
+    fn blocked_for(&self) -> Option<Duration> {
         match self.write_blocked_since.load(Ordering::Relaxed) {
-            0 => Duration::ZERO,
-            since => Duration::from_millis(now_ms().saturating_sub(since - 1)),
+            0 => None,
+            since => Some(Duration::from_millis(now_ms().saturating_sub(since - 1))),
+        }
+    }
+
+    /// The WebSocket read a ping: tungstenite queued its pong, written at its next flush.
+    pub fn pong_owed(&self) {
+        self.pong_owed.store(true, Ordering::Relaxed);
+    }
+
+    /// A flush completed: whatever pong was owed has been written.
+    pub fn flushed(&self) {
+        self.pong_owed.store(false, Ordering::Relaxed);
+    }
+
+    /// How long the socket has taken nothing while a pong is owed; `None` when no pong is
+    /// owed or the socket takes data.
+    pub fn pong_blocked_for(&self) -> Option<Duration> {
+        if self.pong_owed.load(Ordering::Relaxed) {
+            self.blocked_for()
+        } else {
+            None
         }
     }
 }

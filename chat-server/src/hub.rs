@@ -21,8 +21,9 @@ use tokio::time::Instant;
 use crate::connection::Connection;
 use crate::queue::{self, QueueReceiver, QueueSender, ENTRY_COST};
 
-/// How long a client's socket may take nothing, while its queue is full, before the client
-/// counts as slow (closed with 1013).
+/// How long a client's socket may take nothing, while its queue is full (or while it owes the
+/// client a pong, see [`crate::transport`]), before the client counts as slow (closed with
+/// 1013).
 pub const SLOW_AFTER: Duration = Duration::from_secs(1);
 
 /// A close code and reason that the server sends.

@@ -49,7 +49,9 @@
 //! and answers 403 otherwise. A plain GET gets a 4xx. A sender waits while a reading client's
 //! queue is full (nothing is dropped); a client whose queue is full while its socket has taken
 //! nothing for a second is closed with 1013 and dropped within 2 s more even if it reads
-//! nothing. SIGINT and SIGTERM close every client with 1001 and exit with status 0 within
+//! nothing. A client that sends pings and does not read the pongs is read no more while a pong
+//! waits (TCP pushes back on it), and is closed the same way once its socket has taken nothing
+//! for a second. SIGINT and SIGTERM close every client with 1001 and exit with status 0 within
 //! about 3 s.
 
 mod client;

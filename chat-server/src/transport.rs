@@ -13,6 +13,11 @@
 //!   than the message limit allows (payload plus framing) came without a complete message,
 //!   however they are framed (an endless message of empty fragments included).
 //! - Writes that the socket does not take are timed, for telling a slow reader.
+//! - A WebSocket that owes its client a pong is not read while its socket takes nothing: a
+//!   client that sends pings and does not read the pongs is pushed back by TCP instead of
+//!   being read on (tungstenite would go on reading, and drop the pongs it cannot write). Once
+//!   the socket has taken nothing for [`SLOW_AFTER`] with a pong owed, reads fail with
+//!   [`PongsNotTaken`] (the client is closed with 1013, like a slow reader).
 //!
 //! The transport owns the socket: it alone reads and writes it.
 
@@ -20,7 +25,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -30,6 +35,7 @@ use tokio_rustls::server::TlsStream;
 use tracing::info;
 
 use crate::connection::{Admitted, Connection};
+use crate::hub::SLOW_AFTER;
 
 /// The socket: plain TCP, or TLS over TCP.
 #[derive(Debug)]
@@ -90,6 +96,18 @@ impl std::fmt::Display for UnfinishedTooLong {
 
 impl std::error::Error for UnfinishedTooLong {}
 
+/// A WebSocket owed its client a pong while its socket took nothing for [`SLOW_AFTER`].
+#[derive(Debug)]
+pub struct PongsNotTaken;
+
+impl std::fmt::Display for PongsNotTaken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "its pongs not taken by the socket for {SLOW_AFTER:?}")
+    }
+}
+
+impl std::error::Error for PongsNotTaken {}
+
 /// An accepted connection's transport.
 #[derive(Debug)]
 pub struct Conn {
@@ -97,6 +115,11 @@ pub struct Conn {
     admitted: Admitted,
     /// The request-head deadline; `None` once a WebSocket, or with no header timeout.
     head: Option<HeadDeadline>,
+    /// When a read paused while a pong is owed gives up; made at the first such pause.
+    pong_deadline: Option<Pin<Box<Sleep>>>,
+    /// The read paused while a pong is owed, woken when a flush completes: the flush may be
+    /// the writer's, another future of the connection's task, after the read was polled.
+    pong_waiter: Option<Waker>,
 }
 
 #[derive(Debug)]
@@ -123,6 +146,8 @@ impl Conn {
             stream,
             admitted,
             head,
+            pong_deadline: None,
+            pong_waiter: None,
         }
     }
 
@@ -145,6 +170,33 @@ impl Conn {
             head.deadline.as_mut().reset(Instant::now() + head.limit);
             connection.answered();
         }
+    }
+
+    /// Whether a read must wait (`Pending`) or fail because a pong is owed and the socket
+    /// takes nothing; `None` when it may go on. The wait ends when the socket takes data again
+    /// (tungstenite retries the write that found it full before its next read, and that
+    /// write's waker wakes this one's task), when a flush completes, or at the deadline.
+    fn pong_wait(&mut self, cx: &mut Context<'_>) -> Option<Poll<io::Result<()>>> {
+        let connection = self.admitted.connection();
+        let blocked = connection.pong_blocked_for()?;
+        let left = SLOW_AFTER.saturating_sub(blocked);
+        let deadline = Instant::now() + left;
+        let sleep = self
+            .pong_deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        sleep.as_mut().reset(deadline);
+        if !left.is_zero() && sleep.as_mut().poll(cx).is_pending() {
+            match &mut self.pong_waiter {
+                Some(waiter) if waiter.will_wake(cx.waker()) => {}
+                waiter => *waiter = Some(cx.waker().clone()),
+            }
+            return Some(Poll::Pending);
+        }
+        info!(peer = %connection.peer, "closing: its pongs not taken for {SLOW_AFTER:?}");
+        Some(Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            PongsNotTaken,
+        ))))
     }
 
     /// Times the write's outcome: pending means the socket takes nothing now.
@@ -177,6 +229,11 @@ impl AsyncRead for Conn {
                     io::ErrorKind::TimedOut,
                     "no complete request within the header timeout",
                 );
+            }
+        }
+        if this.head.is_none() {
+            if let Some(wait) = this.pong_wait(cx) {
+                return wait;
             }
         }
         let before = buf.filled().len();
@@ -237,6 +294,12 @@ impl AsyncWrite for Conn {
             Stream::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
             Stream::Gone => Poll::Ready(Ok(())),
         };
+        if matches!(outcome, Poll::Ready(Ok(()))) {
+            this.connection().flushed();
+            if let Some(read) = this.pong_waiter.take() {
+                read.wake();
+            }
+        }
         this.wrote(outcome)
     }
 

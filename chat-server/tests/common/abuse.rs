@@ -351,7 +351,7 @@ pub fn frame_head(first: u8, len: u64, masked: bool) -> Vec<u8> {
 
 /// Reads one frame from the server: its opcode and payload (panics on a read error, such as
 /// the stream's read timeout).
-pub fn read_frame(stream: &mut TcpStream) -> (u8, Vec<u8>) {
+pub fn read_frame(stream: &mut impl Read) -> (u8, Vec<u8>) {
     let mut head = [0u8; 2];
     stream.read_exact(&mut head).expect("a frame from the server");
     assert_eq!(head[1] & 0x80, 0, "the server masked a frame");
