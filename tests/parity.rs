@@ -863,6 +863,20 @@ fn all_compressed() -> String {
     format!("{count} messages, {count} compressed")
 }
 
+parity_test!(the_offer_is_permessage_deflate_with_client_max_window_bits, {
+    let socket = open(&ws("/headers")).await;
+    let headers = text(&socket).await;
+    let offers: Vec<&str> = headers
+        .lines()
+        .filter_map(|line| line.strip_prefix("sec-websocket-extensions: "))
+        .collect();
+    assert_eq!(
+        offers,
+        ["permessage-deflate; client_max_window_bits"],
+        "{headers}"
+    );
+});
+
 parity_test!(deflate_declined_gives_empty_extensions_and_uncompressed_frames, {
     let count = deflate_messages().len();
     assert_eq!(
