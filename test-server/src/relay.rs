@@ -140,15 +140,27 @@ pub fn relay(mut conn: Conn, leftover: Vec<u8>, request: &Request, rooms: &Rooms
     }
     let codec = offered.then(|| Codec::new(&Params::default()));
     let room = request.param("room").unwrap_or("").to_owned();
+    let peer = rooms.join(&room);
+    let second = peer.paired;
     let mut talk = Talk {
         frames: FrameConn::new(conn, leftover, codec),
-        peer: rooms.join(&room),
+        peer,
         own: Tally::default(),
         other: Tally::default(),
-        deadline: Instant::now() + PAIR_WAIT,
+        deadline: Instant::now() + if second { TALK_WAIT } else { PAIR_WAIT },
         closing: false,
     };
-    let outcome = talk.run(rooms);
+    let outcome = match second {
+        // The second client is paired as it comes; the first is told by its inbox.
+        true => match talk.frames.send(Kind::Text, b"paired") {
+            Ok(()) => talk.run(rooms),
+            Err(err) => {
+                talk.peer.leave(rooms);
+                format!("writing to the client failed: {err}")
+            }
+        },
+        false => talk.run(rooms),
+    };
     talk.frames.into_conn().finish(Duration::from_secs(5));
     format!("room {room:?}: {outcome}")
 }
