@@ -412,7 +412,10 @@ parity_test!(
 parity_test!(buffered_amount_rises_at_once_and_falls_to_zero_when_flushed, {
     const TOTAL: usize = 8 << 20;
     const CHUNK: usize = 64 << 10;
-    let socket = open(&ws(&format!("/slow?bytes={TOTAL}&delay_ms=500"))).await;
+    // The server reads nothing for 2 s after the handshake, so the sends below are done before
+    // it reads, even on a loaded machine (with 500 ms a starved test thread could still be
+    // sending when the server began to drain, and find nothing buffered).
+    let socket = open(&ws(&format!("/slow?bytes={TOTAL}&delay_ms=2000"))).await;
     for _ in 0..TOTAL / CHUNK {
         socket.send_binary(vec![1u8; CHUNK]).unwrap();
     }
