@@ -16,7 +16,7 @@
 use std::time::{Duration, Instant};
 
 use crate::conn::Conn;
-use crate::frame_layer::{close_payload, describe_close, FrameConn, Incoming, ReadError};
+use crate::frame_layer::{close_payload, describe_close, FrameConn, Incoming, Kind, ReadError};
 use crate::handshake::Request;
 
 /// The longest `hold_ms` may keep TCP open after the close frames.
@@ -94,7 +94,7 @@ fn read_until_close(frames: &mut FrameConn) -> Result<Vec<u8>, String> {
 fn after_close(mut frames: FrameConn, request: &Request) -> String {
     let mut note = String::new();
     if request.param("then") == Some("data") {
-        note = match frames.send(crate::frame_layer::Kind::Text, b"late") {
+        note = match frames.send(Kind::Text, b"late") {
             Ok(()) => "sent a text frame after the close frames; ".into(),
             Err(err) => format!("sending a frame after the close frames failed ({err}); "),
         };

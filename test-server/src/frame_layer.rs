@@ -9,7 +9,7 @@
 //! continuation with no message, a message inside a message) is a [`ReadError::Protocol`];
 //! closing with a code is the route's choice.
 
-use std::io::{self, Write};
+use std::io;
 use std::time::Duration;
 
 use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
@@ -265,8 +265,7 @@ impl FrameConn {
         self.socket.send(frame).map_err(|err| match err {
             tungstenite::Error::Io(err) => err,
             other => io::Error::other(other.to_string()),
-        })?;
-        self.socket.get_mut().flush()
+        })
     }
 }
 
