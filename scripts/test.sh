@@ -2,7 +2,8 @@
 # The whole test suite: installs what it needs, then formatting, clippy (native and wasm32),
 # docs, every package's native tests (the library's against an in-process test server), the
 # library's and the chat's suites in headless Chromium against the test-server binary (the
-# parity suite must pass the same tests on both targets, in a page and in a worker), the hello
+# parity suite must pass the same tests on both targets, in a page and in a worker; a page
+# exchanges compressed messages with a native client, examples/relay_peer.rs), the hello
 # example, the native programs behind proxies and with SSL_CERT_FILE, the end-to-end
 # chat tests (real browsers and processes), and the Autobahn|Testsuite runs against the native
 # client and the chat server. Prints each suite's counts at the end; exits non-zero on any
@@ -65,11 +66,30 @@ export TWINSOCK_TEST_SERVER="$line"
 say "test server (pid $server_pid): $line"
 
 say "browser tests (headless Chromium): the library and the chat"
-CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-CHROMEDRIVER=$(command -v chromedriver) \
-WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-120} \
-    cargo test -p twinsock -p twinsock-chat --target wasm32-unknown-unknown 2>&1 | tee "$logs/browser.txt"
+browser_tests() {
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    CHROMEDRIVER=$(command -v chromedriver) \
+    WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-120} \
+        cargo test -p twinsock -p twinsock-chat --target wasm32-unknown-unknown "$@"
+}
+# The native client the page of tests/page_and_native.rs talks to through the relay: started
+# once the browser tests are built, so that it waits for the page only while they run.
+browser_tests --no-run
+cargo build --quiet -p twinsock --example relay_peer
+target/debug/examples/relay_peer "$line" >"$logs/relay-peer.txt" 2>&1 &
+relay_peer_pid=$!
+trap 'kill "$relay_peer_pid" 2>/dev/null || true; stop_server' EXIT
+browser_tests 2>&1 | tee "$logs/browser.txt"
 count "browser tests" "$(cargo_counts "$logs/browser.txt")"
+# The page's test ends the peer's conversation: it exits at once after it, or is still
+# waiting if the page never came.
+for _ in $(seq 50); do kill -0 "$relay_peer_pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$relay_peer_pid" 2>/dev/null || ! wait "$relay_peer_pid"; then
+    echo "the native relay peer did not finish its conversation with the page:" >&2
+    cat "$logs/relay-peer.txt" >&2
+    exit 1
+fi
+count "page and native client" "$(sed -n 's/^relay peer: //p' "$logs/relay-peer.txt")"
 
 # The parity suite is one file run on both targets: list the tests each run passed (from its
 # "Running tests/parity.rs" line to its result line) and require the same list on both.

@@ -412,7 +412,10 @@ parity_test!(
 parity_test!(buffered_amount_rises_at_once_and_falls_to_zero_when_flushed, {
     const TOTAL: usize = 8 << 20;
     const CHUNK: usize = 64 << 10;
-    let socket = open(&ws(&format!("/slow?bytes={TOTAL}&delay_ms=500"))).await;
+    // The server reads nothing for 2 s after the handshake, so the sends below are done before
+    // it reads, even on a loaded machine (with 500 ms a starved test thread could still be
+    // sending when the server began to drain, and find nothing buffered).
+    let socket = open(&ws(&format!("/slow?bytes={TOTAL}&delay_ms=2000"))).await;
     for _ in 0..TOTAL / CHUNK {
         socket.send_binary(vec![1u8; CHUNK]).unwrap();
     }
@@ -587,7 +590,8 @@ parity_test!(
 
 /// Opens `/raw` with `frame` (hex) sent right after the handshake and expects the client to
 /// fail the connection.
-async fn expect_violation(frame: &str) {
+async fn expect_violation(frame: impl AsRef<str>) {
+    let frame = frame.as_ref();
     let socket = open(&ws(&format!("/raw?hex={frame}"))).await;
     expect_failure(&socket, 1006).await;
 }
@@ -608,12 +612,141 @@ parity_test!(masked_frame_from_the_server_fails_the_connection, {
     expect_violation("818537fa213d7f9f4d5158").await;
 });
 
-parity_test!(reserved_close_codes_on_the_wire_fail_the_connection, {
-    for code in ["03ed", "03ee", "03f7"] {
-        // 1005, 1006, 1015
-        expect_violation(&format!("8802{code}")).await;
+// ---- The wire as Chromium reads it ----
+
+parity_test!(
+    unusual_close_codes_from_the_server_are_reported_as_sent_and_clean,
+    {
+        // Codes an endpoint may not send, but only 1005, 1006 and 1015 fail the connection in
+        // Chromium: the others are reported as the server sent them.
+        for code in [0, 999, 1004, 1014, 1016, 2999, 5000, 65535] {
+            let socket = open(&ws(&format!("/close-raw?code={code}&reason=odd"))).await;
+            let (seen, close) = until_close(&socket).await;
+            assert!(seen.is_empty(), "code {code}: {seen:?}");
+            assert_eq!(
+                (close.code, close.reason.as_str(), close.was_clean),
+                (code, "odd", true),
+                "code {code}"
+            );
+        }
+    }
+);
+
+parity_test!(
+    close_codes_1005_1006_and_1015_from_the_server_fail_the_connection,
+    {
+        for code in [1005, 1006, 1015] {
+            let socket = open(&ws(&format!("/close-raw?code={code}"))).await;
+            expect_failure(&socket, 1006).await;
+        }
+    }
+);
+
+parity_test!(a_server_close_1002_protocol_violation_is_a_clean_1002, {
+    let socket = open(&ws("/close-raw?code=1002&reason=Protocol%20violation")).await;
+    let (seen, close) = until_close(&socket).await;
+    assert!(seen.is_empty(), "{seen:?}");
+    assert_eq!(
+        (close.code, close.reason.as_str(), close.was_clean),
+        (1002, "Protocol violation", true)
+    );
+});
+
+parity_test!(data_frames_after_the_servers_close_frame_fail_the_connection, {
+    // Close 1000 and the text frame "abc" in one write.
+    expect_violation("880203e88103616263").await;
+    // A text frame once the close frames went both ways, the server starting or the client.
+    let socket = open(&ws("/close-raw?code=1000&then=data&hold_ms=3000")).await;
+    expect_failure(&socket, 1006).await;
+    let socket = open(&ws("/answer-close?then=data&hold_ms=3000")).await;
+    socket.close(Some(1000), None).unwrap();
+    expect_failure(&socket, 1006).await;
+});
+
+parity_test!(a_payload_length_not_in_its_shortest_form_fails_the_connection, {
+    // 125 bytes with a 16-bit length, 5 with a 64-bit one, 126 with a 64-bit one.
+    expect_violation(format!("817e007d{}", "61".repeat(125))).await;
+    expect_violation("817f000000000000000568656c6c6f".to_owned()).await;
+    expect_violation(format!("827f000000000000007e{}", "00".repeat(126))).await;
+});
+
+parity_test!(an_empty_sec_websocket_extensions_header_fails_the_connection, {
+    for value in ["", "%20"] {
+        let socket = WebSocket::open(&ws(&format!("/echo?extensions={value}"))).unwrap();
+        expect_failure(&socket, 1006).await;
     }
 });
+
+/// Opens `url`, closes from our side first when `client_closes`, and returns the close event
+/// and how long after the start of opening it came, in milliseconds (no other event may come).
+async fn close_event_after(url: &str, client_closes: bool) -> (twinsock::CloseEvent, f64) {
+    let started = common::now_ms();
+    let socket = open(url).await;
+    if client_closes {
+        socket.close(Some(1000), Some("bye")).unwrap();
+    }
+    let (seen, close) = until_close(&socket).await;
+    assert!(seen.is_empty(), "{url}: {seen:?}");
+    (close, common::now_ms() - started)
+}
+
+/// The two ways the close frames go both ways: the server's close first (answered by the
+/// client), and the client's (answered by the server); then the server keeps TCP open
+/// `hold_ms`. With the close event each gives.
+fn held_closes(hold_ms: u32) -> [(String, bool, (u16, &'static str)); 2] {
+    [
+        (
+            ws(&format!("/close-raw?code=4000&reason=done&hold_ms={hold_ms}")),
+            false,
+            (4000, "done"),
+        ),
+        (
+            ws(&format!("/answer-close?hold_ms={hold_ms}")),
+            true,
+            (1000, "bye"),
+        ),
+    ]
+}
+
+parity_test!(
+    after_the_close_handshake_the_close_event_waits_for_the_servers_tcp_close,
+    {
+        // The server closes TCP 300 ms after the close frames: the close event comes then, not
+        // before, and well before the client's own 2-second wait would end.
+        for (url, client_closes, (code, reason)) in held_closes(300) {
+            let (close, elapsed) = close_event_after(&url, client_closes).await;
+            assert_eq!(
+                (close.code, close.reason.as_str(), close.was_clean),
+                (code, reason, true),
+                "{url}"
+            );
+            assert!(
+                (300.0..2000.0).contains(&elapsed),
+                "{url}: the close event {elapsed} ms after opening"
+            );
+        }
+    }
+);
+
+parity_test!(
+    a_server_keeping_tcp_open_after_the_close_handshake_is_hung_up_on_after_about_2_s,
+    {
+        // The server would keep TCP open 10 s: the client closes it after about 2 s, and the
+        // close is still clean.
+        for (url, client_closes, (code, reason)) in held_closes(10_000) {
+            let (close, elapsed) = close_event_after(&url, client_closes).await;
+            assert_eq!(
+                (close.code, close.reason.as_str(), close.was_clean),
+                (code, reason, true),
+                "{url}"
+            );
+            assert!(
+                (1900.0..5000.0).contains(&elapsed),
+                "{url}: the close event {elapsed} ms after opening"
+            );
+        }
+    }
+);
 
 parity_test!(pings_are_answered_automatically, {
     let socket = open(&ws("/ping?payload=hi")).await;
@@ -643,4 +776,223 @@ parity_test!(wss_echo_works, {
     assert_eq!(text(&socket).await, "secret");
     socket.close(Some(1000), None).unwrap();
     assert!(until_close(&socket).await.1.was_clean);
+});
+
+// ---- permessage-deflate ----
+//
+// Chromium offers `permessage-deflate; client_max_window_bits` and the native backend the same.
+// `/deflate` answers with `extensions=` as it is, keeps what that answer says, checks the
+// client's frames against it, echoes every message compressed, and answers the client's close
+// with how its messages arrived.
+
+/// `n` bytes that deflate barely compresses.
+fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+/// `n` bytes of a market feed's JSON: very compressible.
+fn feed(n: usize) -> String {
+    let mut text = String::with_capacity(n + 64);
+    let mut i = 0u32;
+    while text.len() < n {
+        text.push_str(&format!(
+            "{{\"symbol\":\"TW{:02}\",\"price\":{}.{:02},\"size\":{},\"side\":\"{}\"}}\n",
+            i % 23,
+            100 + i % 31,
+            i % 100,
+            (i % 9) * 100,
+            if i % 2 == 0 { "buy" } else { "sell" }
+        ));
+        i += 1;
+    }
+    text.truncate(n);
+    text
+}
+
+/// What each deflate test sends and expects back: text and binary, empty, small and large,
+/// compressible and random; one message twice (the second refers to the first unless the
+/// context is reset); 1 KiB of noise four times over (back-references 1 KiB long, beyond a
+/// small window).
+fn deflate_messages() -> Vec<Message> {
+    let greeting = Message::Text("héllo, compressed wörld 😀".repeat(3));
+    vec![
+        greeting.clone(),
+        greeting,
+        Message::Text(String::new()),
+        Message::Binary(Vec::new().into()),
+        Message::Binary(vec![0u8, 1, 2, 3, 255].into()),
+        Message::Text(feed(1 << 20)),
+        Message::Binary(noise(256 << 10, 7).into()),
+        Message::Binary(noise(1024, 9).repeat(4).into()),
+    ]
+}
+
+/// `text` percent-encoded for a query (everything but letters, digits, `-` and `_`).
+fn query_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The `/deflate` URL whose 101 answers `Sec-WebSocket-Extensions: answer` (none: declined).
+fn deflate_url(answer: Option<&str>) -> String {
+    match answer {
+        Some(answer) => ws(&format!("/deflate?extensions={}", query_encode(answer))),
+        None => ws("/deflate"),
+    }
+}
+
+/// Opens `/deflate` answering `answer`, checks `extensions()`, sends [`deflate_messages`] and
+/// checks each comes back as sent, closes, and returns the server's report of how the messages
+/// arrived (its close reason).
+async fn deflate_round_trip(answer: Option<&str>, extensions: &str) -> String {
+    let socket = open(&deflate_url(answer)).await;
+    assert_eq!(socket.extensions(), extensions, "answer {answer:?}");
+    let messages = deflate_messages();
+    for message in &messages {
+        socket.send(message.clone()).unwrap();
+    }
+    for (i, sent) in messages.iter().enumerate() {
+        match next(&socket).await {
+            Some(Event::Message(got)) => assert!(
+                got == *sent,
+                "answer {answer:?}: message {i} came back different ({} bytes, sent {})",
+                message_len(&got),
+                message_len(sent)
+            ),
+            other => panic!("answer {answer:?}: message {i}: {other:?}"),
+        }
+    }
+    socket.close(Some(1000), None).unwrap();
+    let (seen, close) = until_close(&socket).await;
+    assert!(seen.is_empty(), "answer {answer:?}: {seen:?}");
+    assert_eq!(
+        (close.code, close.was_clean),
+        (1000, true),
+        "answer {answer:?}: {close:?}"
+    );
+    close.reason
+}
+
+fn message_len(message: &Message) -> usize {
+    match message {
+        Message::Text(text) => text.len(),
+        Message::Binary(data) => data.len(),
+    }
+}
+
+/// The report of a server that received every message of [`deflate_messages`] compressed.
+fn all_compressed() -> String {
+    let count = deflate_messages().len();
+    format!("{count} messages, {count} compressed")
+}
+
+parity_test!(the_offer_is_permessage_deflate_with_client_max_window_bits, {
+    let socket = open(&ws("/headers")).await;
+    let headers = text(&socket).await;
+    let offers: Vec<&str> = headers
+        .lines()
+        .filter_map(|line| line.strip_prefix("sec-websocket-extensions: "))
+        .collect();
+    assert_eq!(
+        offers,
+        ["permessage-deflate; client_max_window_bits"],
+        "{headers}"
+    );
+});
+
+parity_test!(deflate_declined_gives_empty_extensions_and_uncompressed_frames, {
+    let count = deflate_messages().len();
+    assert_eq!(
+        deflate_round_trip(None, "").await,
+        format!("{count} messages, 0 compressed")
+    );
+});
+
+parity_test!(deflate_accepted_compresses_every_message_both_ways, {
+    let answer = "permessage-deflate";
+    assert_eq!(deflate_round_trip(Some(answer), answer).await, all_compressed());
+});
+
+parity_test!(deflate_server_no_context_takeover_is_accepted, {
+    let answer = "permessage-deflate; server_no_context_takeover";
+    assert_eq!(deflate_round_trip(Some(answer), answer).await, all_compressed());
+});
+
+parity_test!(deflate_client_no_context_takeover_is_kept, {
+    // The server inflates each message from an empty window: a reference into the message
+    // before would be refused.
+    let answer = "permessage-deflate; client_no_context_takeover";
+    assert_eq!(deflate_round_trip(Some(answer), answer).await, all_compressed());
+});
+
+parity_test!(deflate_server_max_window_bits_from_8_to_15_are_accepted, {
+    for bits in [8, 9, 12, 15] {
+        let answer = format!("permessage-deflate; server_max_window_bits={bits}");
+        assert_eq!(deflate_round_trip(Some(&answer), &answer).await, all_compressed());
+    }
+});
+
+parity_test!(deflate_client_max_window_bits_from_8_to_15_are_kept, {
+    // The server checks every back-reference of the client's against the window it allowed.
+    for bits in [8, 9, 12, 15] {
+        let answer = format!("permessage-deflate; client_max_window_bits={bits}");
+        assert_eq!(deflate_round_trip(Some(&answer), &answer).await, all_compressed());
+    }
+});
+
+parity_test!(deflate_with_every_parameter_at_once, {
+    let answer = "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
+                  server_max_window_bits=10; client_max_window_bits=9";
+    assert_eq!(deflate_round_trip(Some(answer), answer).await, all_compressed());
+});
+
+parity_test!(deflate_extensions_is_the_servers_answer_as_written, {
+    // Blanks around the punctuation, a quoted value: reported as the server wrote them
+    // (trimmed at the ends).
+    let answer = "permessage-deflate ;  server_no_context_takeover ; client_max_window_bits=\"10\"";
+    let padded = format!("  {answer}  ");
+    assert_eq!(deflate_round_trip(Some(&padded), answer).await, all_compressed());
+});
+
+parity_test!(refused_deflate_answers_fail_the_connection, {
+    for answer in [
+        // A window size without a value, out of 8..=15, or not a plain decimal.
+        "permessage-deflate; client_max_window_bits",
+        "permessage-deflate; server_max_window_bits",
+        "permessage-deflate; server_max_window_bits=7",
+        "permessage-deflate; server_max_window_bits=16",
+        "permessage-deflate; client_max_window_bits=16",
+        "permessage-deflate; server_max_window_bits=010",
+        "permessage-deflate; server_max_window_bits=+10",
+        // A value on a flag, a parameter twice, an unknown parameter.
+        "permessage-deflate; server_no_context_takeover=1",
+        "permessage-deflate; client_no_context_takeover; client_no_context_takeover",
+        "permessage-deflate; x-unknown",
+        // The extension twice, another extension, malformed lists.
+        "permessage-deflate, permessage-deflate",
+        "permessage-deflate, x-unheard-of",
+        "Permessage-Deflate",
+        "permessage-deflate;",
+        "permessage-deflate,",
+    ] {
+        let socket = WebSocket::open(&deflate_url(Some(answer))).unwrap();
+        let (seen, close) = until_close(&socket).await;
+        assert!(
+            matches!(seen.as_slice(), [Event::Error(_)]),
+            "answer {answer:?}: {seen:?}"
+        );
+        assert_eq!((close.code, close.was_clean), (1006, false), "answer {answer:?}");
+    }
 });

@@ -106,6 +106,11 @@ impl Conn {
     }
 }
 
+/// True for the errors a read timeout gives.
+pub fn is_timeout(err: &io::Error) -> bool {
+    matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+}
+
 impl Read for Conn {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {

@@ -200,6 +200,15 @@ pub fn respond_with(conn: &mut Conn, status: u16, reason: &str, extra: &str, bod
 /// Writes the `101 Switching Protocols` answer, applying the `select` and `extensions`
 /// query parameters. Returns the subprotocol answered, if any.
 pub fn accept(conn: &mut Conn, request: &Request) -> io::Result<Option<String>> {
+    accept_with_extensions(conn, request, request.param("extensions"))
+}
+
+/// [`accept`] with the `Sec-WebSocket-Extensions` value the route chose (none: no header).
+pub fn accept_with_extensions(
+    conn: &mut Conn,
+    request: &Request,
+    extensions: Option<&str>,
+) -> io::Result<Option<String>> {
     let protocol = match request.param("select").unwrap_or("first") {
         "first" => request.protocols().first().map(|p| (*p).to_owned()),
         "none" => None,
@@ -213,7 +222,7 @@ pub fn accept(conn: &mut Conn, request: &Request) -> io::Result<Option<String>> 
     if let Some(protocol) = &protocol {
         response.push_str(&format!("Sec-WebSocket-Protocol: {protocol}\r\n"));
     }
-    if let Some(extensions) = request.param("extensions") {
+    if let Some(extensions) = extensions {
         response.push_str(&format!("Sec-WebSocket-Extensions: {extensions}\r\n"));
     }
     response.push_str("\r\n");

@@ -14,9 +14,15 @@
 //! certificate from that CA. [`ProxyServer`] is an HTTP or SOCKS5 proxy of its own, for the
 //! native client's proxy tests.
 
+mod closing;
+mod compressed;
 mod conn;
+mod deflate;
+mod deflate_check;
+mod frame_layer;
 mod handshake;
 mod proxy;
+mod relay;
 mod restart;
 mod routes;
 mod tls;
@@ -106,10 +112,12 @@ pub struct TestServer {
 }
 
 /// What the accept loops and the connection threads share: the stop flag, the open connections
-/// (their TCP streams, to cut them all at once), and the files `/file` serves.
+/// (their TCP streams, to cut them all at once), the files `/file` serves, and the rooms of
+/// `/relay`.
 #[derive(Default)]
 struct Running {
     files: Files,
+    rooms: relay::Rooms,
     restartable: Option<Restartable>,
     stopped: AtomicBool,
     next_id: AtomicU64,
@@ -354,6 +362,7 @@ fn accept_loop(listener: TcpListener, tls: Option<Arc<ServerConfig>>, running: A
                         peer,
                         &running_for_conn.files,
                         running_for_conn.restartable.as_ref(),
+                        &running_for_conn.rooms,
                     ),
                     Err(err) => eprintln!("test-server: {scheme} {peer}: TLS set-up failed: {err}"),
                 }

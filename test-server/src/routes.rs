@@ -19,10 +19,14 @@
 //! | `/hello` | the tutorial's demo: "My name is N" gets "Hello from server, N!", then close 1000 |
 //! | `/file?name=N` | send the file the server was given as N as one text message, then close 1000 (4404 if there is none) |
 //! | `/restart?down_ms=D` | stop the restartable listener (its connections cut without a close frame), send `stopped`, start it again on the same address after D ms (30 s at most), send `restarted`, then echo (4404 without a restartable listener) |
+//! | `/close-raw?code=C&reason=R&hold_ms=N&then=data` | send a close frame with any code C as it is (empty without `code`), read until the client's close frame, then send a text frame with `then=data`, keep TCP open N ms (0 by default) or until the client closes it (see [`crate::closing`]) |
+//! | `/answer-close?hold_ms=N&then=data` | echo until the client's close frame, answer it with its code and reason, then as `/close-raw` |
+//! | `/deflate?extensions=ANSWER&send=zeros\|text&bytes=N` | permessage-deflate as ANSWER says: send one N-byte message with `send`, echo every message compressed; the answer to the client's close reports `N messages, C compressed` (see [`crate::compressed`]) |
+//! | `/relay?room=R` | pair with the other client of room R (`paired`), relay each message to it, both sides over permessage-deflate; the close reports how both sides' messages arrived (see [`crate::relay`]) |
 //! | `/tls` | send `alpn=P client_certificates=N` (P the negotiated protocol or `none`, `plain` without TLS), then the client's certificate (DER) as a binary message if it sent one, then echo |
 
 use std::collections::HashMap;
-use std::io::{self, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::thread;
@@ -33,8 +37,9 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tungstenite::{Error, Message, WebSocket};
 
-use crate::conn::{Conn, TlsDetails};
+use crate::conn::{is_timeout, Conn, TlsDetails};
 use crate::handshake::{self, hex_digit, read_request, respond_with, Request};
+use crate::relay::Rooms;
 use crate::restart::{Restartable, MAX_DOWN};
 
 /// Read timeout while reading the request head.
@@ -65,6 +70,10 @@ const WS_ROUTES: &[&str] = &[
     "/file",
     "/restart",
     "/tls",
+    "/close-raw",
+    "/answer-close",
+    "/deflate",
+    "/relay",
 ];
 
 /// An open server-side WebSocket.
@@ -80,6 +89,7 @@ pub fn serve(
     peer: SocketAddr,
     files: &Files,
     restartable: Option<&Restartable>,
+    rooms: &Rooms,
 ) {
     let _ = conn.set_write_timeout(IO_TIMEOUT);
     if let Err(err) = conn.set_read_timeout(HANDSHAKE_TIMEOUT) {
@@ -88,7 +98,7 @@ pub fn serve(
     }
     match read_request(&mut conn) {
         Ok((request, leftover)) => {
-            let outcome = route(conn, &request, leftover, files, restartable);
+            let outcome = route(conn, &request, leftover, files, restartable, rooms);
             eprintln!("test-server: {scheme} {peer} {} -> {outcome}", request.target);
         }
         Err(err) => {
@@ -115,6 +125,7 @@ fn route(
     leftover: Vec<u8>,
     files: &Files,
     restartable: Option<&Restartable>,
+    rooms: &Rooms,
 ) -> String {
     let path = request.path.as_str();
     match path {
@@ -139,6 +150,9 @@ fn route(
         Vec::new()
     };
 
+    if path == "/relay" {
+        return crate::relay::relay(conn, leftover, request, rooms);
+    }
     let tls_details = conn.tls_details();
     let protocol = match handshake::accept(&mut conn, request) {
         Ok(protocol) => protocol,
@@ -146,6 +160,17 @@ fn route(
     };
     if let Err(err) = conn.set_read_timeout(IO_TIMEOUT) {
         return format!("cannot set a read timeout: {err}");
+    }
+    // The routes on the test server's own frame layer.
+    match path {
+        "/close-raw" => return with_protocol(protocol, crate::closing::close_raw(conn, leftover, request)),
+        "/answer-close" => {
+            return with_protocol(protocol, crate::closing::answer_close(conn, leftover, request))
+        }
+        "/deflate" => {
+            return with_protocol(protocol, crate::compressed::deflate_echo(conn, leftover, request))
+        }
+        _ => {}
     }
     let config = WebSocketConfig::default()
         .max_message_size(None)
@@ -189,11 +214,6 @@ fn describe(err: &Error) -> String {
         Error::Io(err) if is_timeout(err) => "read timed out".into(),
         other => format!("ended: {other}"),
     }
-}
-
-/// True for the errors a read timeout gives.
-fn is_timeout(err: &io::Error) -> bool {
-    matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }
 
 /// Handles one message as `/echo` does: echoes text and binary messages.

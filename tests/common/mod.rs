@@ -60,6 +60,21 @@ pub async fn delay(duration: Duration) {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
+/// Milliseconds on a clock both targets have (natively since the first call; in a browser the
+/// wall clock, `Date.now()`): for measuring how long something took.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn now_ms() -> f64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1000.0
+}
+
+/// Milliseconds on a clock both targets have (natively since the first call; in a browser the
+/// wall clock, `Date.now()`): for measuring how long something took.
+#[cfg(target_arch = "wasm32")]
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
 /// `future`'s output, or a panic naming `what` if it takes longer than `limit`.
 pub async fn within<T>(limit: Duration, what: &str, future: impl Future<Output = T>) -> T {
     let future = std::pin::pin!(future);
