@@ -11,9 +11,9 @@
 //!   cycle's back-references never reach before it, whatever came first on the connection.
 //! - `/upload?payload=KIND`: the client sends. The server inflates each message with the
 //!   connection's own context and compares it with the feed's message at that position (a
-//!   mismatch is counted and reported, so compressing and not compressing are shown to deliver
-//!   the same bytes), answers every [`ACK_EVERY`] messages with an ack, and on `!end` with
-//!   the stats message. `!go` starts the counting.
+//!   mismatch closes the connection with [`MISMATCH`], so compressing and not compressing are
+//!   shown to deliver the same bytes), answers every [`ACK_EVERY`] messages with an ack, and
+//!   on `!end` with the stats message. `!go` starts the counting.
 //!
 //! `deflate=0` in the query makes the server decline permessage-deflate (how a page, which
 //! always offers it, gets an uncompressed connection). Otherwise the server accepts the first
@@ -25,9 +25,11 @@
 //! measured data messages, counted here. The server's own messages (acks, stats) and the
 //! client's `!` messages are never counted and never compressed by the server.
 //!
-//! The stats message is binary, 16 bytes: wire bytes (u64 LE), data messages (u32 LE),
-//! mismatches (u16 LE), whether permessage-deflate is on (u8), 0. An ack is binary, 8 bytes:
-//! the data messages received since `!go` (u64 LE).
+//! The stats message is binary, 16 bytes: wire bytes (u64 LE), data messages (u24 LE), whether
+//! permessage-deflate is on (u8), and the CPU time the connection's thread spent on them, µs
+//! (u32 LE: the feed's writes, or everything from `!go` to `!end`; read with
+//! `CLOCK_THREAD_CPUTIME_ID`, so that the figure is the server's own whoever measures it, a
+//! page included). An ack is binary, 8 bytes: the data messages received since `!go` (u64 LE).
 
 use std::io::{self, Write};
 use std::net::TcpStream;
@@ -39,6 +41,8 @@ use crate::wire::{self, Handler, Header, Step};
 
 /// The server acknowledges every this many received data messages.
 pub const ACK_EVERY: usize = 32;
+/// The close code for an uploaded message that is not the feed's message at its position.
+pub const MISMATCH: u16 = 4001;
 /// How much one read asks for.
 const READ_CHUNK: usize = 256 << 10;
 /// An incoming (reassembled) message may be at most this long.
@@ -231,18 +235,38 @@ pub fn serve(prepared: Arc<Prepared>, mut tcp: TcpStream) {
         message_wire_bytes: 0,
         inflated: Vec::new(),
         data_index: 0,
-        counting: Counting::default(),
+        counting: Counting::start(),
     };
     let mut reader = wire::Reader::new(request.early, READ_CHUNK);
     while reader.read_batch(&mut tcp, &mut connection) {}
 }
 
 /// What is counted between `!go` and the stats message.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Counting {
     wire_bytes: u64,
     messages: u64,
-    mismatches: u64,
+    /// This thread's CPU time at `!go`.
+    cpu_start_ns: u64,
+}
+
+impl Counting {
+    fn start() -> Counting {
+        Counting {
+            wire_bytes: 0,
+            messages: 0,
+            cpu_start_ns: thread_cpu_ns(),
+        }
+    }
+}
+
+/// The CPU time of the calling thread so far, ns.
+fn thread_cpu_ns() -> u64 {
+    // SAFETY: a zeroed timespec is valid; clock_gettime only writes it.
+    let mut t: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: `t` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
 }
 
 /// One connection's state, owned by its thread.
@@ -270,11 +294,12 @@ struct Connection {
 
 impl Connection {
     fn stats(&mut self) {
+        let cpu_us = (thread_cpu_ns() - self.counting.cpu_start_ns) / 1000;
         let mut stats = [0u8; 16];
         stats[..8].copy_from_slice(&self.counting.wire_bytes.to_le_bytes());
-        stats[8..12].copy_from_slice(&(self.counting.messages as u32).to_le_bytes());
-        stats[12..14].copy_from_slice(&(self.counting.mismatches.min(u16::MAX as u64) as u16).to_le_bytes());
-        stats[14] = u8::from(self.deflate);
+        stats[8..11].copy_from_slice(&self.counting.messages.min(0xff_ffff).to_le_bytes()[..3]);
+        stats[11] = u8::from(self.deflate);
+        stats[12..].copy_from_slice(&(cpu_us.min(u32::MAX as u64) as u32).to_le_bytes());
         wire::push_frame(&mut self.out, 0x80 | wire::OP_BINARY, &stats);
     }
 
@@ -291,7 +316,7 @@ impl Connection {
                 self.feed(count)
             }
             (Mode::Upload, b"!go") => {
-                self.counting = Counting::default();
+                self.counting = Counting::start();
                 Step::Continue
             }
             (Mode::Upload, b"!end") => {
@@ -304,6 +329,7 @@ impl Connection {
 
     /// Writes the feed's next `count` messages, then the stats message.
     fn feed(&mut self, count: usize) -> Step {
+        self.counting = Counting::start();
         let (_, plain, deflated) = self.prepared.get(self.kind);
         let frames = if self.deflate { deflated } else { plain };
         let (slices, total) = frames.slices(self.data_index, count);
@@ -313,11 +339,8 @@ impl Connection {
             }
         }
         self.data_index += count;
-        self.counting = Counting {
-            wire_bytes: total,
-            messages: count as u64,
-            mismatches: 0,
-        };
+        self.counting.wire_bytes = total;
+        self.counting.messages = count as u64;
         self.stats();
         Step::Continue
     }
@@ -345,7 +368,9 @@ impl Connection {
         } else if self.mode == Mode::Upload {
             let expected = self.prepared.get(self.kind).0.message(self.data_index);
             if message != expected || is_text != self.kind.is_text() {
-                self.counting.mismatches += 1;
+                self.inflated = inflated;
+                let reason = format!("message {} differs from the feed", self.data_index);
+                return self.fail_with(MISMATCH, &reason);
             }
             self.data_index += 1;
             self.counting.messages += 1;
@@ -366,7 +391,14 @@ impl Connection {
     }
 
     fn fail(&mut self, code: u16) -> Step {
-        wire::push_frame(&mut self.out, 0x80 | wire::OP_CLOSE, &code.to_be_bytes());
+        self.fail_with(code, "")
+    }
+
+    /// Closes the connection with `code` and `reason`.
+    fn fail_with(&mut self, code: u16, reason: &str) -> Step {
+        let mut payload = code.to_be_bytes().to_vec();
+        payload.extend_from_slice(reason.as_bytes());
+        wire::push_frame(&mut self.out, 0x80 | wire::OP_CLOSE, &payload);
         Step::Stop
     }
 }
@@ -442,6 +474,24 @@ mod tests {
         assert!(!acceptable_offer("permessage-deflate; server_max_window_bits=10"));
         assert!(!acceptable_offer("permessage-deflate; unknown_param"));
         assert!(!acceptable_offer("x-webkit-deflate-frame"));
+    }
+
+    #[test]
+    fn an_upload_that_differs_from_the_feed_is_closed_with_the_mismatch_code() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("ws://{}/upload?payload=json", listener.local_addr().unwrap());
+        std::thread::spawn(move || serve(Arc::new(Prepared::new()), listener.accept().unwrap().0));
+        let (mut ws, _) = tungstenite::connect(url).unwrap();
+        ws.send(tungstenite::Message::text("!go")).unwrap();
+        ws.send(tungstenite::Message::text("{\"type\":\"not the feed\"}"))
+            .unwrap();
+        match ws.read() {
+            Ok(tungstenite::Message::Close(Some(close))) => {
+                assert_eq!(u16::from(close.code), MISMATCH);
+                assert_eq!(close.reason.as_str(), "message 0 differs from the feed");
+            }
+            other => panic!("expected the mismatch close, got {other:?}"),
+        }
     }
 
     #[test]
