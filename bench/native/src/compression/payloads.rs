@@ -23,6 +23,7 @@ const PRODUCTS: [&str; 12] = [
 
 /// Which payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     Json,
     Random,

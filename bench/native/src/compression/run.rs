@@ -37,6 +37,7 @@ const RUN_LIMIT: Duration = Duration::from_secs(120);
 
 /// Which way the data messages go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// The server sends, the client receives (and inflates): market data.
     Feed,
