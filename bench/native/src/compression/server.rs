@@ -375,7 +375,7 @@ impl Connection {
             self.data_index += 1;
             self.counting.messages += 1;
             self.counting.wire_bytes += wire_bytes;
-            if self.counting.messages % ACK_EVERY as u64 == 0 {
+            if self.counting.messages.is_multiple_of(ACK_EVERY as u64) {
                 wire::push_frame(
                     &mut self.out,
                     0x80 | wire::OP_BINARY,
