@@ -23,6 +23,11 @@
 //!
 //! Each send hands over a freshly allocated payload (as an application producing data would),
 //! for every client alike.
+//!
+//! permessage-deflate ([`Offer`], [`connect_with`]; the compression benchmark): twinsock offers
+//! it by default, as a browser does, and not with `permessage_deflate(false)`; yawc offers it
+//! with its docs' `with_balanced_compression()` and not with `without_compression()`, its
+//! default. The other clients have none.
 
 use std::future::Future;
 use std::net::TcpStream;
