@@ -561,10 +561,12 @@ def compression_section(native, web, command):
                      "and ticker batches as JSON text; and binary messages of random bytes, each as long as the JSON "
                      "message in its place.").format(f["messages"], f["min_size"], f["max_size"], f["mean_size"])
         m = native["machine"]
+        crates = ", ".join("{} {}".format(k, "/".join(v)) for k, v in sorted(m["crates"].items())
+                           if k in ("twinsock", "yawc", "flate2", "zlib-rs", "tokio"))
         text += ("\n\n### Natively\n\n{} rounds of {:,} messages per run, setups alternating; load average {} at the "
-                 "start, {} at the end.\n\n").format(
+                 "start, {} at the end; {}; {}.\n\n").format(
                      native["config"]["rounds"], native["config"]["messages"], " ".join(m["loadavg_start"].split()[:3]),
-                     " ".join(m["loadavg_end"].split()[:3]))
+                     " ".join(m["loadavg_end"].split()[:3]), m["rustc"], crates)
         text += table(["direction", "payload", "setup", "msg/s", "bytes on the wire per message (of the same library "
                        "without deflate)", "client CPU µs/msg", "server CPU µs/msg", "CPU client / server"],
                       compression_native_rows(native))
