@@ -22,8 +22,8 @@ export const profile = process.env.TWINSOCK_E2E_PROFILE || 'debug';
 export const bin = (name) => path.join(root, 'target', profile, name);
 export const artifacts = path.join(root, 'target', 'e2e');
 
-const CHROMIUM = process.env.TWINSOCK_E2E_CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
+export const CHROMIUM = process.env.TWINSOCK_E2E_CHROMIUM || '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-background-networking',

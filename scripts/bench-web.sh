@@ -39,23 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wasm-bindgen --target web of $1 into directory $2, then wasm-opt -Oz in place; the module
-# before wasm-opt is kept as NAME_bg.pre-opt.wasm.
-bindgen_opt() {
-    local wasm=$1 dir=$2 name
-    name=$(basename "$wasm" .wasm)
-    rm -rf "$dir"
-    wasm-bindgen --target web --no-typescript --out-dir "$dir" "$wasm"
-    cp "$dir/${name}_bg.wasm" "$dir/${name}_bg.pre-opt.wasm"
-    "$wasm_opt" -Oz "$dir/${name}_bg.pre-opt.wasm" -o "$dir/${name}_bg.wasm"
-}
-
-facts=$(node -e '
-const [nproc, cpu, chromium, rustc, node, wb, wo] = process.argv.slice(1);
-console.log(JSON.stringify({ nproc: Number(nproc), cpu, chromium, rustc, node, wasm_bindgen: wb, wasm_opt: wo }));
-' "$(nproc)" "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)" \
-    "$(chromium --version 2>/dev/null | head -1)" "$(rustc --version)" "$(node --version)" \
-    "$(wasm-bindgen --version)" "$("$wasm_opt" --version)")
+facts=$(web_facts)
 
 # ---- 1. bundle size ----------------------------------------------------------------------------
 
@@ -85,18 +69,7 @@ say "starting the benchmark server"
 log=$build/server.log
 node bench/web/server.mjs --page bench/web/page --pkg "$build/page-pkg" --size "$build/size" >"$log" 2>&1 &
 server_pid=$!
-url=""
-for _ in $(seq 100); do # at most 10 s
-    url=$(sed -n 's/^bench-server listening on \(http:[^ ]*\)$/\1/p' "$log")
-    [ -n "$url" ] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-done
-if [ -z "$url" ]; then
-    echo "the benchmark server did not start:" >&2
-    cat "$log" >&2
-    exit 1
-fi
+url=$(wait_for_line "$log" 's/^bench-server listening on \(http:[^ ]*\)$/\1/p' "$server_pid")
 
 say "checking that each hello build runs the demo (Chromium, ${url}hello)"
 node bench/web/run.mjs hello --url "$url" --libs twinsock_hello,gloo_hello,ws_stream_wasm_hello

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The benchmarks (separate from the tests; about 12 minutes): the native client next to raw
 # tungstenite, tokio-tungstenite and ewebsock; the chat server next to the tutorial's Node
-# server; the browser backend next to plain JavaScript; and bundle sizes next to gloo-net and
-# ws_stream_wasm. Prints one table, writes the raw results to bench/results/latest.json, the
-# charts to bench/results/*.svg, and BENCHMARKS.md.
+# server; the browser backend next to plain JavaScript; bundle sizes next to gloo-net and
+# ws_stream_wasm; and permessage-deflate on and off next to yawc, natively and in the page
+# (scripts/bench-compression.sh). Prints one table, writes the raw results to
+# bench/results/latest.json, the charts to bench/results/*.svg, and BENCHMARKS.md.
 # `--quick` runs fewer rounds (a smoke test).
 #
 # A part that reports errors (for example one client of a thousand that failed to connect)
@@ -13,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 command="scripts/bench.sh${1:+ $1}"
 failed=()
-for part in native chat web; do
+for part in native chat web compression; do
     scripts/bench-$part.sh "$@" || failed+=("$part")
 done
 python3 scripts/bench_report.py "$command"

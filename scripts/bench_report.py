@@ -6,12 +6,17 @@ per second against client count (bench/results/deliveries.svg), prints one table
 BENCHMARKS.md.
 
 Usage: scripts/bench_report.py COMMAND   (COMMAND: the command line that produced the results)
+       scripts/bench_report.py --section compression COMMAND
+           only the compression section (scripts/bench-compression.sh): writes
+           bench/results/compression.json and replaces that section of BENCHMARKS.md (or adds it),
+           leaving every other section as it is.
 """
 
 import csv
 import datetime
 import json
 import os
+import re
 import sys
 
 RAW = "target/bench"
@@ -499,12 +504,134 @@ def target_rows(native, chat, web, size):
     return rows
 
 
+COMPRESSION_HEADING = "## Compression (permessage-deflate)"
+DIRECTION_LABELS = {"feed": "feed (server sends, client inflates)", "upload": "upload (client sends, client deflates)"}
+WEB_IMPLS = [("twinsock", "twinsock"), ("yawc", "yawc (wasm)"), ("js", "plain JS")]
+
+
+def compression_native_rows(native):
+    """One row per direction, payload and setup; bytes also as a share of the same library without deflate."""
+    rows = []
+    summary = native["summary"]
+    for r in summary:
+        plain = next((p for p in summary if p["direction"] == r["direction"] and p["payload"] == r["payload"]
+                      and p["client"] == r["client"] and not p["deflate"]), None)
+        share = "{:.0f}%".format(100 * r["wire_bytes_per_message"] / plain["wire_bytes_per_message"]) if plain else "-"
+        rows.append([DIRECTION_LABELS.get(r["direction"], r["direction"]), r["payload"], r["setup"],
+                     "{:,.0f}".format(r["messages_per_s"]),
+                     "{:,.1f} ({})".format(r["wire_bytes_per_message"], share),
+                     "{:.2f}".format(r["client_cpu_us_per_message"]), "{:.2f}".format(r["server_cpu_us_per_message"]),
+                     "{:.0f}% / {:.0f}%".format(100 * r["client_cpu_share"], 100 * r["server_cpu_share"])])
+    return rows
+
+
+def compression_web_rows(web):
+    rows = []
+    for s in web["summary"]:
+        label = dict(WEB_IMPLS).get(s["impl"], s["impl"])
+        rows.append([DIRECTION_LABELS.get(s["direction"], s["direction"]), s["payload"], "on" if s["deflate"] else "off",
+                     label, "{:,.0f}".format(s["messages_per_s"]), "{:,.1f}".format(s["wire_bytes_per_message"]),
+                     "{:.2f}".format(s["browser_cpu_us_per_message"]), "{:.2f}".format(s["network_cpu_us_per_message"]),
+                     "{:.2f}".format(s["renderer_cpu_us_per_message"]), "{:.2f}".format(s["server_cpu_us_per_message"])])
+    return rows
+
+
+def compression_section(native, web, command):
+    """The compression benchmark's section: the native table, the page's table, the payloads, the caveats."""
+    quick = (native or {}).get("config", {}).get("quick") or (web or {}).get("params", {}).get("quick")
+    text = (COMPRESSION_HEADING + "\n\n"
+            "`scripts/bench-compression.sh` (also part of `scripts/bench.sh`): permessage-deflate on and off, for a "
+            "compressible JSON market-data feed and for random bytes of the same sizes, in both directions, against "
+            "one server of the benchmark's own (`bench-native --serve compression`, "
+            "`bench/native/src/compression/server.rs`) that negotiates permessage-deflate and is not the ceiling: its "
+            "feed's frames are compressed once at start-up (zlib-rs level 6, 15-bit window, one context through the "
+            "feed, which is what a server compressing for that connection would send), so sending costs it only "
+            "writes; uploads it inflates and compares with the expected message. It counts the bytes on the wire "
+            "(WebSocket frames of the timed data messages, headers included, TCP/IP not) and its connection "
+            "thread's CPU. yawc is the one other Rust crate with permessage-deflate that also builds for wasm32.")
+    if quick:
+        text += ("\n\n**Smoke test (`--quick`, 2 short rounds): these figures show that the harness works, "
+                 "not how the libraries compare.**")
+    if native:
+        feeds = native.get("feeds", [])
+        if feeds:
+            f = feeds[0]
+            text += ("\n\nPayloads (`bench/native/src/compression/payloads.rs`, deterministic): a cycle of {:,} messages "
+                     "of {:,} to {:,} bytes, {:,.0f} on average: order-book updates, trades (with random order ids) "
+                     "and ticker batches as JSON text; and binary messages of random bytes, each as long as the JSON "
+                     "message in its place.").format(f["messages"], f["min_size"], f["max_size"], f["mean_size"])
+        m = native["machine"]
+        crates = ", ".join("{} {}".format(k, "/".join(v)) for k, v in sorted(m["crates"].items())
+                           if k in ("twinsock", "yawc", "flate2", "zlib-rs", "tokio"))
+        text += ("\n\n### Natively\n\n{} rounds of {:,} messages per run, setups alternating; load average {} at the "
+                 "start, {} at the end; {}; {}.\n\n").format(
+                     native["config"]["rounds"], native["config"]["messages"], " ".join(m["loadavg_start"].split()[:3]),
+                     " ".join(m["loadavg_end"].split()[:3]), m["rustc"], crates)
+        text += table(["direction", "payload", "setup", "msg/s", "bytes on the wire per message (of the same library "
+                       "without deflate)", "client CPU µs/msg", "server CPU µs/msg", "CPU client / server"],
+                      compression_native_rows(native))
+        text += "\n\n" + "\n".join("- " + note for note in native.get("notes", []))
+        if native.get("errors"):
+            text += "\n\nErrors in the native run:\n\n" + "\n".join("- " + e for e in native["errors"])
+    if web:
+        p, f = web["params"], web["facts"]
+        text += ("\n\n### In the page (headless Chromium)\n\n{}. {} rounds of {:,} messages per run, the three "
+                 "alternating in one page load; load average {} before, {} after. twinsock's browser backend and "
+                 "yawc's wasm build are both the browser's WebSocket underneath (yawc on wasm32 has no deflate of "
+                 "its own), so Chromium's deflate does the work in all three and what differs is each library's "
+                 "path between the page's code and that socket; plain JS is the floor. Deflate off: the server "
+                 "declines it (a page always offers it). Browser CPU: every Chromium process, from /proc, around "
+                 "each run; the network service is where Chromium's WebSocket and its deflate run, the renderer is "
+                 "the page's JS and wasm.\n\n").format(
+                     f.get("chromium") or f.get("browser", "Chromium"), p["rounds"], p["messages"],
+                     " ".join("{:.2f}".format(x) for x in f.get("loadavg_before", [])),
+                     " ".join("{:.2f}".format(x) for x in f.get("loadavg_after", [])))
+        text += table(["direction", "payload", "deflate", "library", "msg/s", "wire B/msg", "browser CPU µs/msg",
+                       "of which network service", "renderer", "server CPU µs/msg"], compression_web_rows(web))
+    text += ("\n\nCaveat: one machine with 2 cores shared by the client, the server (and in the page Chromium's "
+             "processes) and whatever else runs on it; compare the setups measured side by side in one run, not "
+             "absolute figures across runs. Produced by `{}`.").format(command)
+    return text
+
+
+def replace_section(doc, heading, text):
+    """`doc` with the section under `heading` (up to the next `## ` heading) replaced by `text`, or `text` appended."""
+    pattern = re.compile(r"^" + re.escape(heading) + r"\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(doc):
+        return pattern.sub(lambda _: text.rstrip("\n") + "\n\n", doc, count=1).rstrip("\n") + "\n"
+    return doc.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
+
+
+def compression_only(command):
+    """--section compression: bench/results/compression.json and that one section of BENCHMARKS.md."""
+    native, web = load("compression.json"), load("web-compression.json")
+    if not native and not web:
+        sys.exit("bench_report.py: no {0}/compression.json or {0}/web-compression.json to report".format(RAW))
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "compression.json"), "w") as f:
+        json.dump({"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                   "command": command, "native": native, "web": web}, f, indent=1)
+    text = compression_section(native, web, command)
+    doc = open("BENCHMARKS.md").read() if os.path.exists("BENCHMARKS.md") else "# Benchmarks\n"
+    with open("BENCHMARKS.md", "w") as f:
+        f.write(replace_section(doc, COMPRESSION_HEADING, text))
+    print(text)
+    print("\nwrote the compression section of BENCHMARKS.md and {}/compression.json".format(OUT))
+
+
 def main():
+    if sys.argv[1:2] == ["--section"]:
+        if sys.argv[2:3] != ["compression"]:
+            sys.exit("bench_report.py: --section takes compression")
+        compression_only(sys.argv[3] if len(sys.argv) > 3 else "scripts/bench-compression.sh")
+        return
     command = sys.argv[1] if len(sys.argv) > 1 else "scripts/bench.sh"
     native, chat, web, size = load("native.json"), load("chat.json"), load("web.json"), load("web-size.json")
+    compression, web_compression = load("compression.json"), load("web-compression.json")
     os.makedirs(OUT, exist_ok=True)
     merged = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "command": command,
-              "native": native, "chat": chat, "web": web, "web_size": size}
+              "native": native, "chat": chat, "web": web, "web_size": size, "compression": compression,
+              "web_compression": web_compression}
     with open(os.path.join(OUT, "latest.json"), "w") as f:
         json.dump(merged, f, indent=1)
     chart = os.path.exists(os.path.join(RAW, "native-latency.csv")) and latency_svg(
@@ -530,6 +657,8 @@ def main():
         sections.append("## Browser backend (headless Chromium)\n\ntwinsock's wasm build next to the browser's WebSocket "
                         "from plain JavaScript, in one page, alternating, against one local echo server.\n\n"
                         + table(["test", "twinsock", "plain JS", "twinsock / JS"], web_rows(web)))
+    if compression or web_compression:
+        sections.append(compression_section(compression, web_compression, command))
     if size:
         sections.append("## Bundle size (after wasm-opt -Oz)\n\n"
                         + table(["build", ".wasm bytes", "gzip -9", "JS glue bytes"], size_rows(size))

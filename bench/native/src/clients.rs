@@ -23,6 +23,11 @@
 //!
 //! Each send hands over a freshly allocated payload (as an application producing data would),
 //! for every client alike.
+//!
+//! permessage-deflate ([`Offer`], [`connect_with`]; the compression benchmark): twinsock offers
+//! it by default, as a browser does, and not with `permessage_deflate(false)`; yawc offers it
+//! with its docs' `with_balanced_compression()` and not with `without_compression()`, its
+//! default. The other clients have none.
 
 use std::future::Future;
 use std::net::TcpStream;
@@ -199,11 +204,38 @@ async fn fastwebsockets_connect(url: &str) -> Result<fastwebsockets::WebSocket<U
     Ok(ws)
 }
 
+/// What a client offers of permessage-deflate (RFC 7692).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Offer {
+    /// Whatever the library does by default: twinsock offers it (as a browser does), the
+    /// others do not.
+    LibraryDefault,
+    /// Offered: twinsock's default; yawc with its docs' `with_balanced_compression()` (level 6,
+    /// zlib's default, as twinsock and Chromium compress).
+    Deflate,
+    /// Not offered: twinsock with `permessage_deflate(false)`; yawc without compression.
+    NoDeflate,
+}
+
 /// Opens a connection and returns once it is open.
 pub async fn connect(client: Client, url: &str) -> Result<Conn> {
+    connect_with(client, url, Offer::LibraryDefault).await
+}
+
+/// Opens a connection offering (or not) permessage-deflate, and returns once it is open.
+/// Only twinsock and yawc have permessage-deflate; asking another client for
+/// [`Offer::Deflate`] or [`Offer::NoDeflate`] is an error.
+pub async fn connect_with(client: Client, url: &str, offer: Offer) -> Result<Conn> {
+    if offer != Offer::LibraryDefault && !matches!(client, Client::Twinsock | Client::Yawc) {
+        return Err(format!(
+            "{} has no permessage-deflate to turn on or off",
+            client.name()
+        ));
+    }
     match client {
         Client::Twinsock => twinsock::WebSocketBuilder::new(url)
             .connect_timeout(RECV_TIMEOUT)
+            .permessage_deflate(offer != Offer::NoDeflate)
             .connect()
             .await
             .map(Conn::Twinsock)
@@ -253,12 +285,15 @@ pub async fn connect(client: Client, url: &str) -> Result<Conn> {
         }
         Client::Yawc => {
             let url = url.parse().map_err(|e| format!("yawc url: {e}"))?;
+            let options = yawc::Options::default()
+                .with_no_delay()
+                .with_limits(2 * 1024 * 1024, 4 * 1024 * 1024);
+            let options = match offer {
+                Offer::Deflate => options.with_balanced_compression(),
+                Offer::LibraryDefault | Offer::NoDeflate => options.without_compression(),
+            };
             let ws = yawc::WebSocket::connect(url)
-                .with_options(
-                    yawc::Options::default()
-                        .with_no_delay()
-                        .with_limits(2 * 1024 * 1024, 4 * 1024 * 1024),
-                )
+                .with_options(options)
                 .await
                 .map_err(|e| format!("yawc connect: {e}"))?;
             Ok(Conn::Yawc(Box::new(ws)))

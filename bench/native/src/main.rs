@@ -9,6 +9,9 @@
 //!
 //! `bench-native [--quick] [--rounds N] [--json PATH] [--csv PATH]` (see `--help`).
 //!
+//! `bench-native compression ...` measures permessage-deflate on and off, twinsock next to yawc
+//! (see [`compression`]).
+//!
 //! `bench-native chat ...` is a second benchmark: chat-server against the tutorial's Node server,
 //! driven by a twinsock load generator (see [`chat_load`]).
 
@@ -16,6 +19,7 @@ mod broadcast;
 mod chat_load;
 mod chat_scale;
 mod clients;
+mod compression;
 mod echo_batching;
 mod echo_tungstenite;
 mod fanout;
@@ -43,6 +47,7 @@ fastwebsockets, yawc and ewebsock
 
 usage: bench-native [--quick] [--rounds N] [--json PATH] [--csv PATH]
        bench-native chat ...   (the chat servers' benchmark; bench-native chat --help)
+       bench-native compression ...   (permessage-deflate on and off; bench-native compression --help)
 
   --quick       2 rounds and smaller counts (a smoke test)
   --rounds N    rounds (default 5; 2 with --quick)
@@ -160,6 +165,8 @@ fn machine_facts() -> Machine {
         "futures",
         "mio",
         "serde_json",
+        "flate2",
+        "zlib-rs",
     ];
     let mut crates: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut name: Option<&str> = None;
@@ -218,6 +225,9 @@ fn parse_args() -> Args {
     if std::env::args().nth(1).as_deref() == Some("chat-scale") {
         chat_scale::main(std::env::args().skip(2));
     }
+    if std::env::args().nth(1).as_deref() == Some("compression") {
+        compression::run::main(args.skip(1));
+    }
     if std::env::args().nth(1).as_deref() == Some("chat") {
         chat_load::main(args.skip(1));
     }
@@ -232,7 +242,7 @@ fn parse_args() -> Args {
             "--serve" => server::run(
                 args.next()
                     .and_then(|k| server::Kind::from_name(&k))
-                    .expect("--serve batching|per-message|broadcast"),
+                    .expect("--serve batching|per-message|broadcast|compression"),
             ),
             "--profile-child" => profile::child(args),
             "--scale-child" => {

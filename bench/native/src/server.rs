@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::compression::server::{self as compression, Prepared};
 use crate::{broadcast, echo_batching, echo_tungstenite};
 
 /// Which server.
@@ -21,6 +22,8 @@ pub enum Kind {
     PerMessage,
     /// The fan-out measure's broadcast server ([`broadcast`]).
     Broadcast,
+    /// The compression benchmark's feed and upload server ([`compression`]).
+    Compression,
 }
 
 impl Kind {
@@ -29,13 +32,19 @@ impl Kind {
             Kind::Batching => "batching",
             Kind::PerMessage => "per-message",
             Kind::Broadcast => "broadcast",
+            Kind::Compression => "compression",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Kind> {
-        [Kind::Batching, Kind::PerMessage, Kind::Broadcast]
-            .into_iter()
-            .find(|k| k.name() == name)
+        [
+            Kind::Batching,
+            Kind::PerMessage,
+            Kind::Broadcast,
+            Kind::Compression,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
     }
 }
 
@@ -59,6 +68,8 @@ fn listen() -> io::Result<TcpListener> {
 /// Runs a server: prints `LISTENING <addr>` on stdout, then serves until stdin closes (the
 /// parent exited or dropped its handle), at which point the process exits.
 pub fn run(kind: Kind) -> ! {
+    // The compression server's frames are made before it listens, outside any timed window.
+    let prepared = (kind == Kind::Compression).then(|| Arc::new(Prepared::new()));
     let listener = listen().expect("server: listen on 127.0.0.1:0");
     let addr = listener.local_addr().expect("server: local address");
     println!("LISTENING {addr}");
@@ -79,10 +90,15 @@ pub fn run(kind: Kind) -> ! {
             Ok(tcp) => {
                 let _ = tcp.set_nodelay(true);
                 let hub = hub.clone();
+                let prepared = prepared.clone();
                 let serve: Box<dyn FnOnce(TcpStream) + Send> = match kind {
                     Kind::Batching => Box::new(echo_batching::serve),
                     Kind::PerMessage => Box::new(echo_tungstenite::serve),
                     Kind::Broadcast => Box::new(move |tcp| broadcast::serve(hub, tcp)),
+                    Kind::Compression => {
+                        let prepared = prepared.expect("prepared before listening");
+                        Box::new(move |tcp| compression::serve(prepared, tcp))
+                    }
                 };
                 let spawned = std::thread::Builder::new()
                     .name(kind.name().into())

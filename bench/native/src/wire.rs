@@ -36,9 +36,49 @@ pub fn accept(tcp: &mut TcpStream) -> io::Result<Vec<u8>> {
 ///
 /// # Errors
 ///
-/// The connection's I/O errors; `InvalidData` for a request that is not an HTTP request, has no
-/// `Sec-WebSocket-Key` or is longer than 16 KiB.
+/// As [`read_http_request`]; `InvalidData` for a request without `Sec-WebSocket-Key`.
 pub fn read_request(tcp: &mut TcpStream) -> io::Result<(String, Vec<u8>)> {
+    let request = read_http_request(tcp)?;
+    let accept_key = request
+        .accept_key()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no Sec-WebSocket-Key"))?;
+    Ok((accept_key, request.early))
+}
+
+/// An HTTP request as read from a connection.
+pub struct Request {
+    /// The request target: path and query.
+    pub target: String,
+    /// Every header, in order, names as sent.
+    pub headers: Vec<(String, String)>,
+    /// Whatever the client sent after the request.
+    pub early: Vec<u8>,
+}
+
+impl Request {
+    /// The values of every header called `name` (ignoring case), in order.
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The `Sec-WebSocket-Accept` value for the request's `Sec-WebSocket-Key`, if it has one.
+    pub fn accept_key(&self) -> Option<String> {
+        self.header_values("sec-websocket-key")
+            .next()
+            .map(|key| tungstenite::handshake::derive_accept_key(key.trim().as_bytes()))
+    }
+}
+
+/// Reads one HTTP request (its head; a body is not read).
+///
+/// # Errors
+///
+/// The connection's I/O errors; `InvalidData` for a request that is not an HTTP request or is
+/// longer than 16 KiB.
+pub fn read_http_request(tcp: &mut TcpStream) -> io::Result<Request> {
     let mut buf = Vec::with_capacity(2048);
     let mut chunk = [0u8; 2048];
     loop {
@@ -54,13 +94,15 @@ pub fn read_request(tcp: &mut TcpStream) -> io::Result<(String, Vec<u8>)> {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("upgrade request: {e}")))?;
         match parsed {
             httparse::Status::Complete(len) => {
-                let key = request
-                    .headers
-                    .iter()
-                    .find(|h| h.name.eq_ignore_ascii_case("sec-websocket-key"))
-                    .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no Sec-WebSocket-Key"))?;
-                let accept_key = tungstenite::handshake::derive_accept_key(key.value);
-                return Ok((accept_key, buf.split_off(len)));
+                return Ok(Request {
+                    target: request.path.unwrap_or("/").to_string(),
+                    headers: request
+                        .headers
+                        .iter()
+                        .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+                        .collect(),
+                    early: buf.split_off(len),
+                });
             }
             httparse::Status::Partial if buf.len() < MAX_REQUEST => {}
             httparse::Status::Partial => {
@@ -79,10 +121,20 @@ pub fn read_request(tcp: &mut TcpStream) -> io::Result<(String, Vec<u8>)> {
 ///
 /// The connection's write errors.
 pub fn answer(tcp: &mut TcpStream, accept_key: &str) -> io::Result<()> {
+    answer_with(tcp, accept_key, "")
+}
+
+/// Answers an upgrade request with `101 Switching Protocols` and `extra_headers` (each line
+/// ending in `\r\n`).
+///
+/// # Errors
+///
+/// The connection's write errors.
+pub fn answer_with(tcp: &mut TcpStream, accept_key: &str, extra_headers: &str) -> io::Result<()> {
     write!(
         tcp,
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {accept_key}\r\n\r\n"
+         Sec-WebSocket-Accept: {accept_key}\r\n{extra_headers}\r\n"
     )
 }
 
