@@ -13,10 +13,6 @@
 #
 # Every client reconnects by itself: stop the demo and start it again (or kill one server)
 # and the pages, terminals and windows say "reconnecting in N s (attempt K)" and carry on.
-#
-# Note: the two-server mode runs `chat-server --redis redis://HOST:PORT/`, the fan-out option
-# of the chat server's Redis work (issue 13, done alongside the clients); a chat-server built
-# without it refuses the option, and the demo then says so and stops.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
@@ -25,7 +21,7 @@ servers=${TWINSOCK_DEMO_SERVERS:-1}
 for arg in "$@"; do
     case "$arg" in
         --redis) servers=2 ;;
-        -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
         *) echo "demo: unknown argument $arg (try --help)" >&2; exit 2 ;;
     esac
 done
