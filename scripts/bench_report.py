@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Merges the benchmark results (target/bench/*.json from scripts/bench-native.sh,
-scripts/bench-chat.sh and scripts/bench-web.sh) into bench/results/latest.json, draws the
+scripts/bench-chat.sh with and without --scale-out, scripts/bench-web.sh and
+scripts/bench-compression.sh) into bench/results/latest.json, draws the
 round-trip latency distributions (bench/results/latency.svg) and the chat servers' deliveries
 per second against client count (bench/results/deliveries.svg), prints one table, and writes
 BENCHMARKS.md.
@@ -504,6 +505,60 @@ def target_rows(native, chat, web, size):
     return rows
 
 
+SCALE_HEADING = "## Chat scale-out: one server against two and three behind one Redis"
+SCALE_LAYOUTS = [((1, False), "1 server"), ((1, True), "1 server + Redis"), ((2, True), "2 servers + Redis"),
+                 ((3, True), "3 servers + Redis")]
+
+
+def scale_out_rows(scale):
+    """One row per layout and load of `bench-native chat-scale`: medians over rounds."""
+    rows = []
+    for kind in ("paced", "burst"):
+        for (servers, redis), label in SCALE_LAYOUTS:
+            runs = [r for r in scale["runs"] if r["kind"] == kind and r["layout"]["servers"] == servers
+                    and r["layout"]["redis"] == redis and not r["incomplete"]]
+            if not runs:
+                continue
+            m = lambda key: median([r[key] for r in runs])
+            rows.append([kind, label, "{:,.0f}/s".format(m("deliveries_per_s")), "{:.2f} ms".format(m("p50_us") / 1000),
+                         "{:.2f} ms".format(m("p99_us") / 1000), "{:.2f} µs".format(m("servers_cpu_us_per_delivery")),
+                         "{:.2f} µs".format(m("redis_cpu_us_per_delivery")) if redis else "-",
+                         "{:.2f} / {:.2f}".format(m("servers_cores"), m("redis_cores")) if redis
+                         else "{:.2f}".format(m("servers_cores"))])
+    return rows
+
+
+def scale_out_section(scale):
+    """The scale-out section: the table of `scripts/bench-chat.sh --scale-out`, its caveat, how it goes further."""
+    m = scale["machine"]
+    text = (SCALE_HEADING + "\n\n`scripts/bench-chat.sh --scale-out` (`bench-native chat-scale`, also part of "
+            "`scripts/bench.sh`): {:,} twinsock clients spread round robin over 1, 2 or 3 `chat-server --redis` "
+            "processes sharing one `redis-server` (and one server without Redis as the baseline), 10 senders among "
+            "them; the paced load ({:,.0f} deliveries/s for {:.0f} s) and the burst ({:,} deliveries) of the chat "
+            "benchmark; CPU of the servers (summed) and of Redis from `/proc`; {} rounds, medians; load average {} "
+            "at the start, {} at the end.\n\n").format(
+                scale["clients"], scale["paced_deliveries_per_s"], scale["paced_seconds"], scale["burst_deliveries"],
+                scale["rounds"], " ".join(m["loadavg_start"].split()[:3]), " ".join(m["loadavg_end"].split()[:3]))
+    text += table(["load", "layout", "deliveries/s", "p50", "p99", "servers' CPU per delivery",
+                   "Redis CPU per delivery", "cores: servers / Redis"], scale_out_rows(scale))
+    if scale.get("errors"):
+        text += "\n\nErrors in the run:\n\n" + "\n".join("- " + e for e in scale["errors"])
+    text += ("\n\nThe caveat: every process (the load generator, each server, Redis) shares the same 2 cores, so "
+             "adding servers here adds a hop (publish, Redis, deliver) and competes for the same CPU: on one "
+             "machine this measures the cost of the Redis hop, not a scale-out.\n\n"
+             "How it goes past one machine: each server holds only its own clients, so servers spread over "
+             "machines behind a load balancer (WebSockets need no sticky sessions: a client can land on any "
+             "server). Every server still receives every message, so the fan-out per server is its own clients, "
+             "and Redis's load is publishes × subscribers. One Redis handles on the order of a few hundred thousand "
+             "pub/sub messages per second; beyond that, Redis Cluster's classic pub/sub does not help (it "
+             "broadcasts every publish to every node), but sharded pub/sub (`SSUBSCRIBE` / `SPUBLISH`, Redis 7) "
+             "does: the chat would be split into channels (rooms) hashed over the cluster's shards, each server "
+             "subscribing only to the rooms its clients are in. What changes in `chat-server`: a channel per room "
+             "instead of one channel, `SSUBSCRIBE` on the shard that owns it, and a subscription set that follows "
+             "the clients.")
+    return text
+
+
 COMPRESSION_HEADING = "## Compression (permessage-deflate)"
 DIRECTION_LABELS = {"feed": "feed (server sends, client inflates)", "upload": "upload (client sends, client deflates)"}
 WEB_IMPLS = [("twinsock", "twinsock"), ("yawc", "yawc (wasm)"), ("js", "plain JS")]
@@ -628,10 +683,11 @@ def main():
     command = sys.argv[1] if len(sys.argv) > 1 else "scripts/bench.sh"
     native, chat, web, size = load("native.json"), load("chat.json"), load("web.json"), load("web-size.json")
     compression, web_compression = load("compression.json"), load("web-compression.json")
+    scale = load("chat-scale.json")
     os.makedirs(OUT, exist_ok=True)
     merged = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "command": command,
               "native": native, "chat": chat, "web": web, "web_size": size, "compression": compression,
-              "web_compression": web_compression}
+              "web_compression": web_compression, "chat_scale": scale}
     with open(os.path.join(OUT, "latest.json"), "w") as f:
         json.dump(merged, f, indent=1)
     chart = os.path.exists(os.path.join(RAW, "native-latency.csv")) and latency_svg(
@@ -653,6 +709,8 @@ def main():
         sections.append(native_section(native, chart))
     if chat:
         sections.append(chat_section(chat, deliveries_chart))
+    if scale:
+        sections.append(scale_out_section(scale))
     if web:
         sections.append("## Browser backend (headless Chromium)\n\ntwinsock's wasm build next to the browser's WebSocket "
                         "from plain JavaScript, in one page, alternating, against one local echo server.\n\n"
