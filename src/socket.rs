@@ -29,7 +29,9 @@ use crate::WebSocketUrl;
 /// sockets are also a `futures::Sink<Message>`, the way to wait: it takes a message only while
 /// `buffered_amount()` is at most the send high-water mark
 /// ([`WebSocketBuilder::send_high_water_mark`]), its flush waits until everything is handed to
-/// the network, and its close starts the closing handshake (code 1000). Generic code that
+/// the network, and its close starts the closing handshake (code 1000). Natively the messages
+/// fed to it between flushes go out in one write (as `feed` and `flush` do in the async
+/// peers); in a page the browser writes each message itself. Generic code that
 /// wants it asks for `S: Socket + Sink<Message, Error = Error>`.
 pub trait Socket: Stream<Item = Event> + Unpin + Sized {
     /// Starts connecting as `builder` says, like `new WebSocket(url, protocols)`: returns at

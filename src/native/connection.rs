@@ -243,8 +243,9 @@ impl Connection {
     /// Sends `message` (the application sees the socket open): encoded at once, and written
     /// at once when nothing is waiting ahead of it, unless `may_defer` (the caller is in
     /// [`crate::block_on`], which writes what its sends left before it waits: the sends of one
-    /// turn go out in one write) and less than [`DEFER_AT_MOST`] waits; what the kernel does
-    /// not take goes out when the socket is writable. Once closing, the message is dropped, its
+    /// turn go out in one write; or it is the `Sink`, whose flush writes them) and less than
+    /// [`DEFER_AT_MOST`] waits; a send that may not wait writes what earlier ones left. What
+    /// the kernel does not take goes out when the socket is writable. Once closing, the message is dropped, its
     /// bytes still counted in `buffered_amount`, as in browsers. Returns whether the write was
     /// left to the caller's `block_on`.
     pub(crate) fn send(&mut self, ctx: &Ctx<'_>, message: Message, may_defer: bool) -> bool {
@@ -265,8 +266,8 @@ impl Connection {
         self.outgoing.queued(Some(len));
         let small = self.outgoing.pending() < DEFER_AT_MOST;
         if self.deferred {
-            // Another send of the same turn.
-            if !small {
+            // Another send of the same turn, or one that may not wait.
+            if !small || !may_defer {
                 self.flush(ctx);
             }
             return false;
@@ -283,7 +284,8 @@ impl Connection {
         false
     }
 
-    /// Writes what a [`crate::block_on`] caller's sends left (see [`Connection::send`]).
+    /// Writes what a [`crate::block_on`] caller's or the `Sink`'s sends left (see
+    /// [`Connection::send`]).
     pub(crate) fn flush_deferred(&mut self, ctx: &Ctx<'_>) {
         if self.deferred {
             self.flush(ctx);

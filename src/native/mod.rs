@@ -79,12 +79,16 @@ impl NativeWebSocket {
         self.reactor.run_step(&self.shared, false, step)
     }
 
-    fn send_message(&self, message: Message) -> Result<(), Error> {
+    /// Sends `message`. `for_flush`: the `Sink`'s `start_send`, whose write may wait for the
+    /// `Sink`'s flush (or its `poll_ready` waiting), so that fed messages go out in one write.
+    /// Inside [`crate::block_on`] every send's write waits for the `block_on`'s next wait.
+    fn send_message(&self, message: Message, for_flush: bool) -> Result<(), Error> {
         match self.shared.ready_state() {
             ReadyState::Connecting => Err(Error::StillConnecting),
             ReadyState::Open => {
-                let may_defer = block_on::may_defer();
-                if self.step(|conn, ctx| conn.send(ctx, message, may_defer)) == Some(true) {
+                let in_block_on = block_on::may_defer();
+                let deferred = self.step(|conn, ctx| conn.send(ctx, message, in_block_on || for_flush));
+                if deferred == Some(true) && in_block_on {
                     block_on::deferred(&self.shared);
                 }
                 Ok(())
@@ -104,7 +108,13 @@ impl NativeWebSocket {
             return Poll::Ready(());
         }
         self.shared.drain_waker.register(cx.waker());
-        let done = self.step(|conn, _| conn.is_done()).unwrap_or(true);
+        // What the `Sink`'s sends left for its flush is written before waiting.
+        let done = self
+            .step(|conn, ctx| {
+                conn.flush_deferred(ctx);
+                conn.is_done()
+            })
+            .unwrap_or(true);
         if self.shared.buffered_amount() <= mark || done {
             Poll::Ready(())
         } else {
@@ -168,11 +178,11 @@ impl Socket for NativeWebSocket {
     }
 
     fn send_text(&self, text: impl Into<String>) -> Result<(), Error> {
-        self.send_message(Message::Text(text.into()))
+        self.send_message(Message::Text(text.into()), false)
     }
 
     fn send_binary(&self, data: impl Into<bytes::Bytes>) -> Result<(), Error> {
-        self.send_message(Message::Binary(data.into()))
+        self.send_message(Message::Binary(data.into()), false)
     }
 
     fn close(&self, code: Option<u16>, reason: Option<&str>) -> Result<(), Error> {
@@ -227,8 +237,11 @@ impl Sink<Message> for NativeWebSocket {
         crate::socket::sink_poll_ready(&*self, cx)
     }
 
+    /// Sends `message`; natively its write waits for `poll_flush` (or for `poll_ready` to
+    /// wait, or for 256 KiB to be queued), so that the messages fed between flushes go out in
+    /// one write.
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
-        self.send(message)
+        self.send_message(message, true)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {

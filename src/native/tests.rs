@@ -439,3 +439,33 @@ fn pings_while_data_is_queued_leave_buffered_amount_to_the_data() {
         "the server got every byte"
     );
 }
+
+/// The `Sink`'s sends wait for its flush (so that they leave in one write), under any
+/// executor: whatever was fed arrives, in order, once flushed; a plain send after fed
+/// messages writes them too (it does not wait).
+#[test]
+fn messages_fed_to_the_sink_go_out_on_flush_or_with_the_next_plain_send() {
+    use futures::SinkExt;
+    let mut socket = NativeWebSocket::open(&echo_server()).unwrap();
+    assert_eq!(next(&socket), Some(Event::Open));
+    let expect = |socket: &NativeWebSocket, range: std::ops::Range<usize>| {
+        for i in range {
+            assert_eq!(next(socket), Some(Event::Message(Message::Text(format!("m{i}")))));
+        }
+    };
+    within(Duration::from_secs(10), "feeding and flushing", async {
+        for i in 0..100 {
+            socket.feed(Message::Text(format!("m{i}"))).await.unwrap();
+        }
+        socket.flush().await.unwrap();
+    });
+    assert_eq!(socket.buffered_amount(), 0, "flushed");
+    expect(&socket, 0..100);
+    within(Duration::from_secs(10), "feeding", async {
+        for i in 100..103 {
+            socket.feed(Message::Text(format!("m{i}"))).await.unwrap();
+        }
+    });
+    socket.send_text("m103").unwrap();
+    expect(&socket, 100..104);
+}

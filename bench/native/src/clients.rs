@@ -1,9 +1,10 @@
 //! The clients behind one small interface (`connect`, `feed`, `flush`, `recv`), each used the
 //! way its own documentation shows:
 //!
-//! - twinsock: its README's way, under `futures::executor::block_on`: `WebSocketBuilder::connect`,
-//!   `send_text`/`send_binary`, `next_event` (it has no flush: a send is handed to its I/O
-//!   thread at once). This is the library at `../..`, whatever its native path is today.
+//! - twinsock: its README's way, under `twinsock::block_on` (which waits in twinsock's reactor
+//!   and writes the sends of one turn in one write when it next waits): `WebSocketBuilder::connect`,
+//!   `send_text`/`send_binary`, `next_event` (it has no flush). This is the library at `../..`,
+//!   whatever its native path is today.
 //! - tungstenite: blocking, TCP_NODELAY set after connecting; `write` each message and `flush`
 //!   once per batch (`send` is `write` + `flush`).
 //! - tokio-tungstenite: a current-thread tokio runtime, `connect_async_with_config` with
@@ -106,7 +107,8 @@ impl Client {
     /// Runs `future` to completion on the executor this client is meant for.
     pub fn drive<F: Future>(self, future: F) -> F::Output {
         match self {
-            Client::Twinsock | Client::Tungstenite | Client::Ewebsock => futures::executor::block_on(future),
+            Client::Twinsock => twinsock::block_on(future),
+            Client::Tungstenite | Client::Ewebsock => futures::executor::block_on(future),
             _ => tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()

@@ -5,7 +5,7 @@
 //! this process's monotonic clock; every receiver records receive time - send time. The
 //! receivers run the way their libraries are used for many connections in one thread: every
 //! connection's receive loop joined in one future, on the library's own executor (a
-//! current-thread tokio runtime, or `futures::executor::block_on` for twinsock).
+//! current-thread tokio runtime, or `twinsock::block_on` for twinsock).
 
 use std::time::{Duration, Instant};
 
