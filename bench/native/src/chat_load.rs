@@ -468,7 +468,11 @@ pub(crate) async fn receive(socket: Arc<Vec<WebSocket>>, index: usize, shared: R
 
 /// Opens `n` clients, at most [`CONNECTING_AT_ONCE`] connecting at a time, within `cap`.
 /// Returns the open sockets and the first error, if any failed.
-pub(crate) async fn connect_all(url: &str, n: usize, cap: Duration) -> (Vec<WebSocket>, usize, Option<String>) {
+pub(crate) async fn connect_all(
+    url: &str,
+    n: usize,
+    cap: Duration,
+) -> (Vec<WebSocket>, usize, Option<String>) {
     let deadline = Instant::now() + cap;
     let mut attempts = futures::stream::iter((0..n).map(|_| {
         WebSocketBuilder::new(url)

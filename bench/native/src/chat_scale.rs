@@ -22,8 +22,8 @@ use tokio::sync::Notify;
 use twinsock::{Socket, WebSocket};
 
 use crate::chat_load::{
-    connect_all, cpu, now_us, quantile, receive, spawn_senders, status_field, thousands, write_pids, Plan, Shared,
-    Tally, RUNNING, SENDERS,
+    connect_all, cpu, now_us, quantile, receive, spawn_senders, status_field, thousands, write_pids, Plan,
+    Shared, Tally, RUNNING, SENDERS,
 };
 use crate::{arm, median};
 
@@ -55,7 +55,11 @@ struct Proc {
 impl Proc {
     /// Starts `command` and waits (at most 20 s) for a stdout line containing `ready`; returns
     /// it and the line.
-    fn start(mut command: Command, ready: &'static str, log: &std::path::Path) -> Result<(Proc, String), String> {
+    fn start(
+        mut command: Command,
+        ready: &'static str,
+        log: &std::path::Path,
+    ) -> Result<(Proc, String), String> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -117,10 +121,22 @@ struct Layout {
 
 impl Layout {
     const ALL: [Layout; 4] = [
-        Layout { servers: 1, redis: false },
-        Layout { servers: 1, redis: true },
-        Layout { servers: 2, redis: true },
-        Layout { servers: 3, redis: true },
+        Layout {
+            servers: 1,
+            redis: false,
+        },
+        Layout {
+            servers: 1,
+            redis: true,
+        },
+        Layout {
+            servers: 2,
+            redis: true,
+        },
+        Layout {
+            servers: 3,
+            redis: true,
+        },
     ];
 
     fn name(self) -> String {
@@ -184,8 +200,21 @@ fn start_layout(layout: Layout, setup: &Setup) -> Result<(Option<Proc>, Vec<Proc
     let redis = if layout.redis {
         let port = free_port()?;
         let mut command = Command::new(&setup.redis_server);
-        command.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
-        let (proc, _) = Proc::start(command, "Ready to accept connections", &setup.log_dir.join("chat-scale-redis.log"))?;
+        command.args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]);
+        let (proc, _) = Proc::start(
+            command,
+            "Ready to accept connections",
+            &setup.log_dir.join("chat-scale-redis.log"),
+        )?;
         Some((proc, format!("redis://127.0.0.1:{port}/")))
     } else {
         None
@@ -195,12 +224,23 @@ fn start_layout(layout: Layout, setup: &Setup) -> Result<(Option<Proc>, Vec<Proc
     for _ in 0..layout.servers {
         let mut command = Command::new(&setup.chat_server);
         command
-            .args(["--listen", "127.0.0.1:0", "--max-clients", "20000", "--rate-limit", "0"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--max-clients",
+                "20000",
+                "--rate-limit",
+                "0",
+            ])
             .env("RUST_LOG", "warn");
         if let Some((_, url)) = &redis {
             command.args(["--redis", url]);
         }
-        let (proc, line) = Proc::start(command, "listening on http://", &setup.log_dir.join("chat-scale-servers.log"))?;
+        let (proc, line) = Proc::start(
+            command,
+            "listening on http://",
+            &setup.log_dir.join("chat-scale-servers.log"),
+        )?;
         let addr = line
             .split("listening on http://")
             .nth(1)
@@ -216,7 +256,9 @@ fn start_layout(layout: Layout, setup: &Setup) -> Result<(Option<Proc>, Vec<Proc
             let health = ws.replace("ws://", "").replace("/ws", "");
             while !health_says_up(&health) {
                 if Instant::now() > deadline {
-                    return Err(format!("the Redis link of {health} is not up within 20 s ({url})"));
+                    return Err(format!(
+                        "the Redis link of {health} is not up within 20 s ({url})"
+                    ));
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -232,14 +274,22 @@ fn health_says_up(addr: &str) -> bool {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let _ = write!(stream, "GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let _ = write!(
+        stream,
+        "GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    );
     let mut body = String::new();
     let _ = stream.read_to_string(&mut body);
     body.contains("\"redis\":\"up\"")
 }
 
 /// One layout's session: connect, ready, paced, ready, burst.
-async fn layout_session(layout: Layout, round: usize, setup: &Setup, phase_base: u32) -> Result<Vec<ScaleRun>, String> {
+async fn layout_session(
+    layout: Layout,
+    round: usize,
+    setup: &Setup,
+    phase_base: u32,
+) -> Result<Vec<ScaleRun>, String> {
     let (redis, servers, urls) = start_layout(layout, setup)?;
     let n = setup.clients;
     // Client i on server i mod S: connect each server's share, then interleave them.
@@ -248,7 +298,11 @@ async fn layout_session(layout: Layout, round: usize, setup: &Setup, phase_base:
         let share = (n + urls.len() - 1 - s) / urls.len();
         let (sockets, failed, first_error) = connect_all(url, share, Duration::from_secs(60)).await;
         if failed > 0 || sockets.len() < share {
-            return Err(format!("{} of {share} clients open on {url}: {}", sockets.len(), first_error.unwrap_or_default()));
+            return Err(format!(
+                "{} of {share} clients open on {url}: {}",
+                sockets.len(),
+                first_error.unwrap_or_default()
+            ));
         }
         per_server.push(sockets.into_iter());
     }
@@ -267,7 +321,9 @@ async fn layout_session(layout: Layout, round: usize, setup: &Setup, phase_base:
     let mut phase = phase_base;
     let ready = |phase: u32| {
         shared.begin(phase, n as u64);
-        sockets[0].send_text(crate::chat_load::message(phase, 0, 0)).map_err(|e| format!("marker: {e}"))
+        sockets[0]
+            .send_text(crate::chat_load::message(phase, 0, 0))
+            .map_err(|e| format!("marker: {e}"))
     };
     let pids: Vec<u32> = servers.iter().map(|s| s.pid).collect();
     let redis_pid = redis.as_ref().map(|r| r.pid);
@@ -277,7 +333,10 @@ async fn layout_session(layout: Layout, round: usize, setup: &Setup, phase_base:
             phase += 1;
             ready(phase)?;
             if !shared.wait(Instant::now() + Duration::from_secs(20)).await {
-                return Err(format!("the marker reached {} of {n} clients", shared.tally.borrow().delivered));
+                return Err(format!(
+                    "the marker reached {} of {n} clients",
+                    shared.tally.borrow().delivered
+                ));
             }
             phase += 1;
             shared.begin(phase, u64::MAX);
@@ -364,11 +423,30 @@ pub fn main(args: impl Iterator<Item = String>) -> ! {
     let mut json = crate::repo_root().join("target/bench/chat-scale.json");
     let mut args = args;
     while let Some(arg) = args.next() {
-        let mut value = || args.next().unwrap_or_else(|| usage_error(&format!("{arg} needs a value")));
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| usage_error(&format!("{arg} needs a value")))
+        };
         match arg.as_str() {
             "--quick" => quick = true,
-            "--rounds" => rounds = Some(value().parse().ok().filter(|&n: &usize| n > 0).unwrap_or_else(|| usage_error("--rounds needs a positive number"))),
-            "--clients" => clients = Some(value().parse().ok().filter(|&n: &usize| n >= SENDERS).unwrap_or_else(|| usage_error("--clients needs a number of at least 10"))),
+            "--rounds" => {
+                rounds = Some(
+                    value()
+                        .parse()
+                        .ok()
+                        .filter(|&n: &usize| n > 0)
+                        .unwrap_or_else(|| usage_error("--rounds needs a positive number")),
+                )
+            }
+            "--clients" => {
+                clients = Some(
+                    value()
+                        .parse()
+                        .ok()
+                        .filter(|&n: &usize| n >= SENDERS)
+                        .unwrap_or_else(|| usage_error("--clients needs a number of at least 10")),
+                )
+            }
             "--chat-server" => chat_server = Some(PathBuf::from(value())),
             "--redis-server" => redis_server = PathBuf::from(value()),
             "--json" => json = PathBuf::from(value()),
@@ -385,7 +463,9 @@ pub fn main(args: impl Iterator<Item = String>) -> ! {
     let setup = Setup {
         chat_server: chat_server.unwrap_or_else(|| usage_error("--chat-server is required")),
         redis_server,
-        log_dir: json.parent().map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf),
+        log_dir: json
+            .parent()
+            .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf),
         clients: clients.unwrap_or(if quick { 300 } else { 1000 }),
         paced_seconds: if quick { 3.0 } else { 6.0 },
     };
@@ -399,8 +479,14 @@ pub fn main(args: impl Iterator<Item = String>) -> ! {
     let started = Instant::now();
     let mut machine = crate::machine_facts();
     crate::start_watchdog();
-    eprintln!("bench-native chat-scale: {rounds} round(s), {} clients; {} CPUs, load {}", setup.clients, machine.nproc, machine.loadavg_start);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    eprintln!(
+        "bench-native chat-scale: {rounds} round(s), {} clients; {} CPUs, load {}",
+        setup.clients, machine.nproc, machine.loadavg_start
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let local = tokio::task::LocalSet::new();
     let (mut runs, mut errors) = (Vec::new(), Vec::new());
     local.block_on(&runtime, async {
@@ -463,7 +549,12 @@ fn print_table(runs: &[ScaleRun], machine: &crate::Machine, clients: usize) {
     let _ = writeln!(
         out,
         "\nbench-native chat-scale: {} clients, {} CPUs ({}); load {} -> {}; {:.0} s\n",
-        thousands(clients), machine.nproc, machine.cpu_model, machine.loadavg_start, machine.loadavg_end, machine.duration_s
+        thousands(clients),
+        machine.nproc,
+        machine.cpu_model,
+        machine.loadavg_start,
+        machine.loadavg_end,
+        machine.duration_s
     );
     let _ = writeln!(
         out,
@@ -474,12 +565,16 @@ fn print_table(runs: &[ScaleRun], machine: &crate::Machine, clients: usize) {
             let of = |f: &dyn Fn(&ScaleRun) -> f64| {
                 let values: Vec<f64> = runs
                     .iter()
-                    .filter(|r| r.kind == kind && r.layout.servers == layout.servers && r.layout.redis == layout.redis)
+                    .filter(|r| {
+                        r.kind == kind && r.layout.servers == layout.servers && r.layout.redis == layout.redis
+                    })
                     .map(f)
                     .collect();
                 (!values.is_empty()).then(|| median(&values))
             };
-            let Some(rate) = of(&|r| r.deliveries_per_s) else { continue };
+            let Some(rate) = of(&|r| r.deliveries_per_s) else {
+                continue;
+            };
             let _ = writeln!(
                 out,
                 "| {} | {kind} | {:.0} | {:.1} | {:.1} | {:.2} | {:.2} |",
