@@ -38,7 +38,7 @@ async fn finish(socket: Ws) -> Result<(), JsValue> {
 /// The payload of `size` bytes: `x`s as text, or bytes.
 struct Payload {
     text: String,
-    bytes: Vec<u8>,
+    bytes: twinsock::Bytes,
     binary: bool,
 }
 
@@ -46,15 +46,16 @@ impl Payload {
     fn new(size: usize, binary: bool) -> Self {
         Self {
             text: "x".repeat(size),
-            bytes: vec![0xab; size],
+            bytes: vec![0xab; size].into(),
             binary,
         }
     }
 
-    /// Sends it as an application would: from a borrowed `&str` or `&[u8]`.
+    /// Sends it as an application would: the text from a borrowed `&str`, the bytes as a
+    /// shared `Bytes` (a clone is a reference count).
     fn send(&self, socket: &Ws) -> Result<(), JsValue> {
         if self.binary {
-            socket.send_binary(self.bytes.as_slice()).map_err(err)
+            socket.send_binary(self.bytes.clone()).map_err(err)
         } else {
             socket.send_text(self.text.as_str()).map_err(err)
         }
