@@ -27,6 +27,7 @@ use super::resolver;
 use super::tls;
 use super::transport::Transport;
 use super::wire::close::Ending;
+use super::wire::frames::parse_head;
 use super::wire::session::{Received, Session, SessionConfig};
 use super::wire::violation::Violation;
 use crate::event::{CloseEvent, Event, Message, ReadyState};
@@ -43,6 +44,12 @@ const TCP_CLOSE_WAIT: Duration = Duration::from_secs(2);
 /// What one read asks the kernel for (64 KiB, tokio-tungstenite's 128 KiB halved: a 1 MiB
 /// message takes 16 reads).
 const READ_CHUNK: usize = 64 * 1024;
+
+/// The most room a connection makes at once for a frame whose header is in but not its
+/// payload (1 MiB, the default receive budget, and its header): a large message is then read
+/// into one allocation instead of a buffer doubled from 64 KiB (each doubling a copy of what is
+/// in), while a header that lies about a huge payload costs no more than this.
+const FRAME_ROOM_AT_MOST: usize = (1 << 20) + 14;
 
 thread_local! {
     /// The buffer each thread reads sockets into, zeroed once: a connection copies out what
@@ -674,6 +681,12 @@ impl Connection {
                 }
             };
             if let Ok(n) = read {
+                if let Ok(Some(head)) = parse_head(&self.read_buf) {
+                    let frame = usize::try_from(head.payload_len)
+                        .map_or(usize::MAX, |payload| payload.saturating_add(head.header_len));
+                    self.read_buf
+                        .reserve(frame.min(FRAME_ROOM_AT_MOST).saturating_sub(self.read_buf.len()));
+                }
                 self.read_buf.extend_from_slice(&scratch[..n]);
             }
             read
