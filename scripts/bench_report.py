@@ -211,6 +211,33 @@ def scale_rows(native):
     return rows
 
 
+# For a missed native target: what a profile outside the run showed and what was tried (perf record of the measure's
+# loop alone, `bench-native --profile-child twinsock URL SERVER_PID pipe COUNT WINDOW SIZE` against
+# `bench-native --serve batching`, next to the best peer's).
+NATIVE_MISS_NOTES = {
+    "pipelined_rate": "Profile: twinsock spends about twice the best peer's CPU per message. What is left: each "
+    "received payload is copied out of the read buffer into a `Bytes` of its own (so that a small message never "
+    "keeps a 64 KiB read buffer alive: about 7% of the CPU in malloc and its page faults), every send and every "
+    "event is a locked step of the connection (lock, panic guard, wakers), and the reactor's thread still reads "
+    "for a block_on thread that is busy for more than a millisecond. Tried and kept: a thread's spare write buffer "
+    "instead of a buffer regrown for every burst (page faults from 22% to 7% of the CPU; 742k to 908k msg/s "
+    "between two full runs), sends of one turn in one write (`twinsock::block_on`, and the `Sink`'s feed and flush under any "
+    "executor). Tried and reverted: the reactor's thread backing off from 1 ms instead of 50 µs before it takes "
+    "over a busy block_on thread's sockets (pipelined 650k to 830k msg/s in A/B runs, but 1 MiB messages 896 to "
+    "596 MB/s in a full run, where the two threads share a large message's work). Not tried yet: decoding small messages into one shared allocation per read, and handing the "
+    "application every queued event per step.",
+    "large_mb_s": "Profile: memmove is 22% of twinsock's CPU against tokio-websockets' 10%: a 1 MiB message is "
+    "copied once more each way, into the write buffer before it is masked in place (tokio-websockets masks while "
+    "it copies) and out of the thread's read scratch buffer (tokio-websockets reads into its buffer's "
+    "uninitialised room, which needs unsafe code; twinsock has none). Tried and kept: room for the whole frame as "
+    "soon as its header is in (no doubling of the read buffer). Not tried yet: masking while copying.",
+    "fanout_100_p99": "Not profiled yet: the receiving process's CPU is the same as the best peer's, so the tail is "
+    "in when the sockets are polled, not in what each costs.",
+    "fanout_1000_p99": "Not profiled yet: the receiving process's CPU is the same as the best peer's, so the tail "
+    "is in when the sockets are polled, not in what each costs.",
+}
+
+
 def native_misses(native):
     """For each missed native target: what the run's own profile says about twinsock against the reference."""
     by = native_summary(native)
@@ -239,7 +266,7 @@ def native_misses(native):
             if a and b and a["client_cpu_share"] is not None and b["client_cpu_share"] is not None:
                 text += "; the receiving process used {:.0f}% of a core against {:.0f}%".format(
                     a["client_cpu_share"] * 100, b["client_cpu_share"] * 100)
-        lines.append(text + ".")
+        lines.append(text + "." + (" " + NATIVE_MISS_NOTES[measure] if measure in NATIVE_MISS_NOTES else ""))
     return lines
 
 
@@ -737,7 +764,7 @@ def main():
     if web:
         facts.append("- " + web["facts"].get("chromium", "chromium"))
     doc = ["# Benchmarks", "",
-           "Latest results, {}. Reproduce with `{}` (about 12 minutes; it installs what it needs). "
+           "Latest results, {}. Reproduce with `{}` (about 30 minutes on 2 cores; it installs what it needs). "
            "Raw results: [`bench/results/latest.json`](bench/results/latest.json).".format(merged["date"][:10], command),
            "", "These machines are noisy (2 shared cores): compare the ratios measured side by side in one run, "
            "not absolute numbers across runs.", ""] + facts + [""] + ["\n\n".join(sections), ""]

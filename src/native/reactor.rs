@@ -208,13 +208,11 @@ impl Reactor {
                 last_tick = tick;
             }
             if self.block_on_count.load(Ordering::Acquire) > 0 {
-                // Back-off from 1 ms to 10 ms while a blocked thread drives. A thread busy with
-                // its events has not waited in the poller for a while, and taking its sockets
-                // over then makes two threads read one socket: starting at 50 µs cost the
-                // pipelined 1 KiB measure a fifth of its rate (650k against 830k msg/s, A/B
-                // runs of `bench-native --profile-child twinsock ... pipe 400000 1000 1024`).
-                // Sockets nobody polls are served at most a millisecond later.
-                const BACKOFF_US: [u64; 9] = [1000, 1000, 1000, 1000, 1000, 1000, 1000, 2500, 5000];
+                // Exponential back-off from 50 µs to 10 ms while a blocked thread drives. (Starting
+                // at 1 ms, so that a block_on thread busy with its events keeps its sockets, took
+                // the pipelined 1 KiB measure from 650k to 830k msg/s but the 1 MiB one from 896
+                // to 596 MB/s, where the two threads share the work of a large message.)
+                const BACKOFF_US: [u64; 9] = [50, 75, 100, 250, 500, 750, 1000, 2500, 5000];
                 let wait = BACKOFF_US.get(sleeps).copied().unwrap_or(10_000);
                 std::thread::park_timeout(Duration::from_micros(wait));
                 sleeps += 1;
