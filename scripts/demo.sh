@@ -84,9 +84,6 @@ start_server() {
         if ! kill -0 "${pids[-1]}" 2>/dev/null; then
             echo "demo: chat-server $n did not start:" >&2
             cat "$logs/chat-server-$n.log" >&2
-            if [ ${#redis_args[@]} -gt 0 ]; then
-                echo "demo: (two servers need chat-server's --redis option, from the server side of issue 13)" >&2
-            fi
             exit 1
         fi
         sleep 0.1
