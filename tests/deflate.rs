@@ -12,7 +12,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{next, open, opened, server, text, until_close, ws};
+use common::{next, noise, open, opened, server, text, until_close, ws};
 use flate2::{Compress, Compression, FlushCompress};
 use futures::executor::block_on;
 use twinsock::{Event, FailureCause, Message, Socket, WebSocketBuilder};
@@ -193,19 +193,6 @@ fn without_the_offer_a_server_accepting_deflate_fails_the_connection() {
     });
 }
 
-/// `n` bytes that deflate barely compresses.
-fn noise(n: usize) -> Vec<u8> {
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    (0..n)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
-
 /// Opens `/deflate` answering `answer` by hand (a raw TCP client), sends one masked text frame
 /// with RSV1 whose payload is `message` compressed with a `bits` window, and returns the
 /// first frame the server sends back: its first header byte and its payload.
@@ -268,7 +255,7 @@ fn raw_compressed_message(answer: &str, bits: u8, message: &[u8]) -> (u8, Vec<u8
 #[test]
 fn the_test_server_refuses_a_client_window_wider_than_its_answer_allowed() {
     // 1 KiB of noise four times over: a 15-bit window refers 1 KiB back, past 2^9 bytes.
-    let message = noise(1024).repeat(4);
+    let message = noise(1024, 0x2545_f491_4f6c_dd1d).repeat(4);
     let answer = "permessage-deflate; client_max_window_bits=9";
     let (first, close) = raw_compressed_message(answer, 15, &message);
     let reason = String::from_utf8_lossy(&close[2..]);
@@ -301,7 +288,7 @@ fn two_native_clients_exchange_compressed_messages_through_the_relay() {
         }
         let messages = [
             Message::Text("{\"price\":101.5}".repeat(1000)),
-            Message::Binary(noise(100_000).into()),
+            Message::Binary(noise(100_000, 0x2545_f491_4f6c_dd1d).into()),
             Message::Text(String::new()),
         ];
         for message in &messages {

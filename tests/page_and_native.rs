@@ -9,23 +9,10 @@
 
 mod common;
 
-use common::{next, open, text, until_close, ws};
+use common::{next, noise, open, text, until_close, ws};
 use twinsock::{Event, Message, Socket};
 
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
-/// `n` bytes that deflate barely compresses.
-fn noise(n: usize) -> Vec<u8> {
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    (0..n)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
 
 #[wasm_bindgen_test::wasm_bindgen_test]
 async fn a_page_and_a_native_client_exchange_compressed_messages() {
@@ -35,7 +22,7 @@ async fn a_page_and_a_native_client_exchange_compressed_messages() {
     assert_eq!(text(&socket).await, "paired");
     let messages = [
         Message::Text("{\"symbol\":\"TW\",\"price\":101.25}\n".repeat(30_000)),
-        Message::Binary(noise(200_000).into()),
+        Message::Binary(noise(200_000, 0x2545_f491_4f6c_dd1d).into()),
         Message::Text("héllo from the page 😀".into()),
         Message::Binary(Vec::new().into()),
     ];

@@ -5,7 +5,7 @@
 #[macro_use]
 mod common;
 
-use common::{expect_failure, next, open, opened, server, text, until_close, within, ws, wss, WAIT};
+use common::{expect_failure, next, noise, open, opened, server, text, until_close, within, ws, wss, WAIT};
 use twinsock::{
     DomException, Error, Event, Message, ProtocolNameError, ReadyState, Socket, UrlError, WebSocket,
     WebSocketBuilder, WebSocketUrl,
@@ -784,19 +784,6 @@ parity_test!(wss_echo_works, {
 // `/deflate` answers with `extensions=` as it is, keeps what that answer says, checks the
 // client's frames against it, echoes every message compressed, and answers the client's close
 // with how its messages arrived.
-
-/// `n` bytes that deflate barely compresses.
-fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    (0..n)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
 
 /// `n` bytes of a market feed's JSON: very compressible.
 fn feed(n: usize) -> String {

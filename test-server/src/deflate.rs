@@ -185,11 +185,11 @@ impl Codec {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// `n` bytes that deflate barely compresses.
-    fn noise(n: usize, seed: u64) -> Vec<u8> {
+    pub(crate) fn noise(n: usize, seed: u64) -> Vec<u8> {
         let mut state = seed | 1;
         (0..n)
             .map(|_| {

@@ -226,6 +226,7 @@ fn codes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deflate::tests::noise;
     use flate2::{Compress, Compression, FlushCompress};
 
     /// `message` compressed with a `bits` window, as a client sends it, with the tail.
@@ -237,23 +238,15 @@ mod tests {
         out
     }
 
-    fn noise(n: usize) -> Vec<u8> {
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        (0..n)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state as u8
-            })
-            .collect()
-    }
-
     #[test]
     fn the_length_is_the_inflated_length_for_every_block_type() {
         for level in [Compression::none(), Compression::fast(), Compression::default()] {
             let mut compress = Compress::new(level, false);
-            for message in [b"hello hello hello".to_vec(), noise(70_000), vec![b'a'; 100_000]] {
+            for message in [
+                b"hello hello hello".to_vec(),
+                noise(70_000, 0x9e37_79b9_7f4a_7c15),
+                vec![b'a'; 100_000],
+            ] {
                 let data = compressed(&mut compress, &message);
                 assert_eq!(check(&data, 1 << 15, 1 << 15), Ok(message.len()));
             }
@@ -262,7 +255,7 @@ mod tests {
 
     #[test]
     fn references_past_the_window_are_found() {
-        let message = noise(1024).repeat(4);
+        let message = noise(1024, 0x9e37_79b9_7f4a_7c15).repeat(4);
         let mut wide = Compress::new_with_window_bits(Compression::default(), false, 15);
         let data = compressed(&mut wide, &message);
         assert!(check(&data, 256, 0)
@@ -276,7 +269,7 @@ mod tests {
 
     #[test]
     fn references_into_a_previous_message_need_its_context() {
-        let message = noise(2000);
+        let message = noise(2000, 0x9e37_79b9_7f4a_7c15);
         let mut compress = Compress::new(Compression::default(), false);
         assert_eq!(check(&compressed(&mut compress, &message), 1 << 15, 0), Ok(2000));
         let again = compressed(&mut compress, &message);

@@ -232,3 +232,16 @@ pub fn restartable(path: &str) -> String {
 pub fn wss(path: &str) -> String {
     format!("wss://{}{}", server().wss, path)
 }
+
+/// `n` bytes that deflate barely compresses (xorshift from `seed`).
+pub fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
