@@ -80,8 +80,9 @@ pub struct TestServer {
     pub ws: SocketAddr,
     /// The TLS listener's address.
     pub wss: SocketAddr,
-    /// A loopback address where nothing listens (bound at start and released), for
-    /// refused-connection tests.
+    /// A loopback address where nothing listens, for refused-connection tests: its port stays
+    /// bound (not listening) for the life of the process, so that no listener bound later to
+    /// port 0 (a restarted server's, another test's) can take it and answer there.
     pub closed: SocketAddr,
     /// A TLS listener (same routes) whose certificate is for another host,
     /// `other-host.invalid`.
@@ -119,6 +120,8 @@ struct Running {
     files: Files,
     rooms: relay::Rooms,
     restartable: Option<Restartable>,
+    /// The socket that keeps [`TestServer::closed`]'s port taken (bound, never listening).
+    _closed_port: Option<socket2::Socket>,
     stopped: AtomicBool,
     next_id: AtomicU64,
     connections: Mutex<HashMap<u64, TcpStream>>,
@@ -149,7 +152,7 @@ impl TestServer {
         let wrong_name = listen(SocketAddr::new(options.wss.ip(), 0))?;
         let ca_wss = listen(SocketAddr::new(options.wss.ip(), 0))?;
         let mtls = listen(SocketAddr::new(options.wss.ip(), 0))?;
-        let closed = TcpListener::bind(SocketAddr::new(options.ws.ip(), 0))?.local_addr()?;
+        let (closed, closed_port) = reserve_closed_port(options.ws.ip())?;
         let restartable = if options.restartable {
             Some(Restartable::start(options.ws.ip(), options.files.clone())?)
         } else {
@@ -157,6 +160,7 @@ impl TestServer {
         };
         let running = Arc::new(Running {
             files: options.files,
+            _closed_port: Some(closed_port),
             restartable,
             ..Running::default()
         });
@@ -322,6 +326,25 @@ fn listen(address: SocketAddr) -> io::Result<TcpListener> {
     Ok(socket.into())
 }
 
+/// A loopback port on `ip` that refuses connections and that nothing else can bind: a socket
+/// bound to it without listening (and without `SO_REUSEADDR`), kept by the caller. (A port
+/// bound and released at once was taken, once in about fifty runs of the parity suite, by one
+/// of the listeners a restarted server binds to port 0: the refused-connection test then
+/// waited for a handshake answer that never came.)
+fn reserve_closed_port(ip: std::net::IpAddr) -> io::Result<(SocketAddr, socket2::Socket)> {
+    let address = SocketAddr::new(ip, 0);
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(address),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.bind(&address.into())?;
+    let bound = socket.local_addr()?.as_socket().ok_or_else(|| {
+        io::Error::new(io::ErrorKind::Other, "the reserved port has no IP address")
+    })?;
+    Ok((bound, socket))
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -372,5 +395,20 @@ fn accept_loop(listener: TcpListener, tls: Option<Arc<ServerConfig>>, running: A
             eprintln!("test-server: {scheme}: cannot spawn a connection thread: {err}");
             lock(&running.connections).remove(&id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_closed_port_refuses_connections_and_cannot_be_bound_again() {
+        let (closed, _kept) = reserve_closed_port([127, 0, 0, 1].into()).unwrap();
+        let refused = std::net::TcpStream::connect(closed).unwrap_err();
+        assert_eq!(refused.kind(), io::ErrorKind::ConnectionRefused);
+        // Neither a plain listener nor one with SO_REUSEADDR (as `listen` makes them) gets it.
+        assert_eq!(TcpListener::bind(closed).unwrap_err().kind(), io::ErrorKind::AddrInUse);
+        assert_eq!(listen(closed).unwrap_err().kind(), io::ErrorKind::AddrInUse);
     }
 }
