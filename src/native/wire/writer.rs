@@ -34,9 +34,7 @@ impl Writer {
         match &mut self.deflater {
             None => {
                 frames::write_head(kind, false, payload.len(), key, out);
-                let payload_start = out.len();
-                out.extend_from_slice(payload);
-                mask::apply(&mut out[payload_start..], key);
+                mask::extend_masked(out, payload, key);
             }
             Some(deflater) => {
                 // Compressed behind room for the longest header, then moved up to the header
@@ -93,7 +91,5 @@ fn control(kind: Kind, payload: &[u8], out: &mut Vec<u8>) {
     let payload = &payload[..payload.len().min(frames::MAX_CONTROL_PAYLOAD)];
     let key = mask::new_key();
     frames::write_head(kind, false, payload.len(), key, out);
-    let start = out.len();
-    out.extend_from_slice(payload);
-    mask::apply(&mut out[start..], key);
+    mask::extend_masked(out, payload, key);
 }
