@@ -339,9 +339,10 @@ fn reserve_closed_port(ip: std::net::IpAddr) -> io::Result<(SocketAddr, socket2:
         Some(socket2::Protocol::TCP),
     )?;
     socket.bind(&address.into())?;
-    let bound = socket.local_addr()?.as_socket().ok_or_else(|| {
-        io::Error::new(io::ErrorKind::Other, "the reserved port has no IP address")
-    })?;
+    let bound = socket
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::other("the reserved port has no IP address"))?;
     Ok((bound, socket))
 }
 
@@ -408,7 +409,10 @@ mod tests {
         let refused = std::net::TcpStream::connect(closed).unwrap_err();
         assert_eq!(refused.kind(), io::ErrorKind::ConnectionRefused);
         // Neither a plain listener nor one with SO_REUSEADDR (as `listen` makes them) gets it.
-        assert_eq!(TcpListener::bind(closed).unwrap_err().kind(), io::ErrorKind::AddrInUse);
+        assert_eq!(
+            TcpListener::bind(closed).unwrap_err().kind(),
+            io::ErrorKind::AddrInUse
+        );
         assert_eq!(listen(closed).unwrap_err().kind(), io::ErrorKind::AddrInUse);
     }
 }
