@@ -418,3 +418,89 @@ fn block_on_drives_the_reactor_from_many_threads_and_writes_each_turns_sends() {
         handle.join().unwrap();
     }
 }
+
+/// A server that, once the client's text "opened" arrives, sends `burst` binary messages of
+/// 2 KiB and then a ping, and returns (through `ponged`) the pong's payload.
+fn ping_after_a_burst(
+    burst: usize,
+) -> (
+    String,
+    futures::channel::oneshot::Receiver<Vec<u8>>,
+    std::thread::JoinHandle<()>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let (ponged, got_pong) = futures::channel::oneshot::channel();
+    let server = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut ws = tungstenite::accept(stream).unwrap();
+        // The client's task has taken the open event before anything goes out.
+        match ws.read() {
+            Ok(tungstenite::Message::Text(text)) => assert_eq!(text.as_str(), "opened"),
+            other => panic!("expected the client's text, got {other:?}"),
+        }
+        for _ in 0..burst {
+            ws.write(tungstenite::Message::binary(vec![7u8; 2048])).unwrap();
+        }
+        ws.send(tungstenite::Message::Ping(b"are you there".to_vec().into()))
+            .unwrap();
+        loop {
+            match ws.read() {
+                Ok(tungstenite::Message::Pong(payload)) => {
+                    let _ = ponged.send(payload.to_vec());
+                    // Until the client goes, so that its socket is not closed under it.
+                    while ws.read().is_ok() {}
+                    return;
+                }
+                Ok(_) => {}
+                Err(e) => panic!("no pong: {e}"),
+            }
+        }
+    });
+    (url, got_pong, server)
+}
+
+/// A `block_on` thread reads its own sockets when its task polls them; a socket it stopped
+/// polling is still read (here: the server's ping answered) while the thread waits for
+/// something else, as a browser answers pings while the page is busy.
+#[test]
+fn a_block_on_thread_answers_pings_on_a_socket_its_task_no_longer_polls() {
+    let (url, got_pong, server) = ping_after_a_burst(0);
+    twinsock::block_on(async {
+        let socket = open(&url).await;
+        socket.send_text("opened").unwrap();
+        // The task now waits for the server's thread only, never for the socket's events.
+        let pong = common::within(Duration::from_secs(10), "the pong", got_pong).await;
+        assert_eq!(pong.unwrap(), b"are you there");
+        drop(socket);
+    });
+    server.join().unwrap();
+}
+
+/// On a `block_on` thread a poll decodes one read's events before it reads more; a task that
+/// takes one message of a burst larger than a read and then waits for something else still
+/// gets the rest of the burst read and the ping behind it answered, and loses no message.
+#[test]
+fn a_block_on_thread_reads_the_rest_of_a_burst_its_task_left() {
+    let (url, got_pong, server) = ping_after_a_burst(200);
+    twinsock::block_on(async {
+        let socket = open(&url).await;
+        socket.send_text("opened").unwrap();
+        match common::next(&socket).await {
+            Some(Event::Message(message)) => assert_eq!(message.len(), 2048),
+            other => panic!("expected a message, got {other:?}"),
+        }
+        let pong = common::within(Duration::from_secs(10), "the pong", got_pong).await;
+        assert_eq!(pong.unwrap(), b"are you there");
+        // Nothing was lost: the other 199 messages are queued.
+        for _ in 1..200 {
+            match common::next(&socket).await {
+                Some(Event::Message(message)) => assert_eq!(message.len(), 2048),
+                other => panic!("expected a message, got {other:?}"),
+            }
+        }
+        drop(socket);
+    });
+    server.join().unwrap();
+}

@@ -3,12 +3,14 @@
 //! is the one the kernel wakes: one wake-up per event instead of the reactor's thread waking
 //! first and then this one. Several threads may block at once; one of them drives the reactor
 //! at a time, and the reactor's own thread backs off meanwhile. Sends made by the future are
-//! written when it next waits (or returns), so the sends of one turn go out in one write.
+//! written when it next waits (or returns), so the sends of one turn go out in one write; the
+//! sockets the future polls are read by its own polls, as each task takes its socket's events
+//! (see the reactor's `Caller`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::thread::Thread;
@@ -17,13 +19,26 @@ use std::time::{Duration, Instant};
 use futures::task::{waker, ArcWake};
 
 use super::connection::Connection;
-use super::reactor::Reactor;
+use super::reactor::{Caller, Reactor};
 use super::shared::Shared;
 
 thread_local! {
     /// While this thread is in [`block_on`]: the sockets whose sends it left unwritten, to be
     /// written (in one write each) before it waits.
     static DEFERRED: RefCell<Option<Vec<Arc<Shared>>>> = const { RefCell::new(None) };
+}
+
+thread_local! {
+    /// While this thread is in [`block_on`]: its number (see [`current`]); else 0.
+    static BLOCKED_THREAD: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The number of the [`block_on`] the calling thread is in (each thread's first gets one, from
+/// 1), or 0 outside one: what a socket records as the thread that polls it
+/// (`Shared::polled_by`), so that a thread driving the reactor knows its own sockets' events
+/// from other threads'.
+pub(crate) fn current() -> u64 {
+    BLOCKED_THREAD.with(Cell::get)
 }
 
 /// `true` when the calling thread is in [`block_on`], so a send may leave its write to it.
@@ -70,8 +85,11 @@ impl Drop for Deferring {
     }
 }
 
-/// How long a thread may drive the reactor for other threads' sockets, with no wake-up of its
-/// own, before it hands the reactor to the reactor's thread and sleeps.
+/// How long a thread may drive the reactor with no wake-up of its own and no event for a socket
+/// it polls (only other threads' sockets), before it hands the reactor to the reactor's thread
+/// and sleeps. (Counting a thread's own sockets' events as "for others", as this did, made a
+/// thread receiving a 1 MiB message, whose reads wake nobody until the message is whole, hand
+/// its own socket to the reactor's thread halfway through.)
 const MAX_DRIVING_FOR_OTHERS: Duration = Duration::from_micros(500);
 
 /// The blocked thread, as its future's waker sees it.
@@ -109,13 +127,34 @@ impl Parker {
     }
 }
 
-/// Decrements the count of blocked threads and wakes the reactor's thread to take over.
-struct Blocked(&'static Reactor);
+/// Numbers this thread's [`block_on`] (see [`current`]); when it ends, decrements the count of
+/// blocked threads and wakes the reactor's thread to take over (an outer `block_on`'s number
+/// is put back).
+struct Blocked {
+    reactor: &'static Reactor,
+    outer: u64,
+}
+
+impl Blocked {
+    fn start(reactor: &'static Reactor) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let outer = BLOCKED_THREAD.with(|number| {
+            if number.get() == 0 {
+                number.set(NEXT.fetch_add(1, Ordering::Relaxed));
+                0
+            } else {
+                number.get()
+            }
+        });
+        Self { reactor, outer }
+    }
+}
 
 impl Drop for Blocked {
     fn drop(&mut self) {
-        self.0.block_on_count.fetch_sub(1, Ordering::AcqRel);
-        self.0.unpark_thread();
+        BLOCKED_THREAD.with(|number| number.set(self.outer));
+        self.reactor.block_on_count.fetch_sub(1, Ordering::AcqRel);
+        self.reactor.unpark_thread();
     }
 }
 
@@ -134,7 +173,8 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         return futures::executor::block_on(future);
     };
     reactor.block_on_count.fetch_add(1, Ordering::AcqRel);
-    let _blocked = Blocked(reactor);
+    let _blocked = Blocked::start(reactor);
+    let mut me = Caller::new(reactor, current());
     let parker = Arc::new(Parker {
         thread: std::thread::current(),
         notified: AtomicBool::new(false),
@@ -149,13 +189,15 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
             return output;
         }
-        // The future waits: what its sends left goes out now, in one write a socket.
+        // The future waits: what its sends left goes out now, in one write a socket, and what
+        // it did not read of its sockets that became readable is read.
         flush_deferred(reactor);
+        me.read_what_was_left();
         if parker.take_notification() {
             // Woken while polling: take what is ready without waiting, then poll again.
             if let Some(mut driver) = reactor.try_drive() {
                 parker.in_reactor.store(true, Ordering::Release);
-                reactor.react(&mut driver, Some(Duration::ZERO));
+                reactor.react(&mut driver, Some(Duration::ZERO), Some(&mut me));
                 parker.in_reactor.store(false, Ordering::Release);
             }
             continue;
@@ -165,7 +207,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
             parker.park();
             continue;
         };
-        let started = Instant::now();
+        let mut last_own_event = Instant::now();
         loop {
             parker.in_reactor.store(true, Ordering::Release);
             // A wake-up that came before `in_reactor` was set interrupted nothing: check first.
@@ -173,12 +215,17 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
                 parker.in_reactor.store(false, Ordering::Release);
                 break;
             }
-            reactor.react(&mut driver, None);
+            me.own_events = 0;
+            reactor.react(&mut driver, None, Some(&mut me));
             parker.in_reactor.store(false, Ordering::Release);
             if parker.take_notification() {
                 break;
             }
-            if started.elapsed() > MAX_DRIVING_FOR_OTHERS {
+            // Nobody waits for what arrived on these sockets (no task was woken): read it now.
+            me.read_what_was_left();
+            if me.own_events > 0 {
+                last_own_event = Instant::now();
+            } else if last_own_event.elapsed() > MAX_DRIVING_FOR_OTHERS {
                 // This thread is serving other threads' sockets: hand the reactor back.
                 drop(driver);
                 reactor.unpark_thread();

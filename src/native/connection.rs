@@ -121,6 +121,9 @@ pub(crate) struct Connection {
     read_buf: BytesMut,
     /// Reading stopped because the application's queue is full.
     paused: bool,
+    /// The socket became readable and its reading was left to the application's own poll (a
+    /// [`crate::block_on`] thread's socket; see the reactor's `Caller`): `Some(peer_done)`.
+    unread: Option<bool>,
     /// Sends were left to the calling thread's `block_on` to write.
     deferred: bool,
     /// When anything last arrived from the server (for the keepalive).
@@ -153,6 +156,7 @@ impl Connection {
             outgoing: Outgoing::default(),
             read_buf: BytesMut::new(),
             paused: false,
+            unread: None,
             deferred: false,
             last_heard: Instant::now(),
             ping_sent: None,
@@ -218,7 +222,8 @@ impl Connection {
     pub(crate) fn poll_event(&mut self, ctx: &Ctx<'_>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         self.maybe_panic();
         if self.incoming.is_empty() && matches!(self.phase, Phase::Open { .. }) {
-            self.pump(ctx, false);
+            let peer_done = self.unread.unwrap_or(false);
+            self.pump(ctx, peer_done);
         }
         if let Some(event) = self.incoming.pop() {
             if self.paused && !self.incoming.is_full() {
@@ -467,8 +472,10 @@ impl Connection {
         self.fail(ctx, self.unreachable(why));
     }
 
-    /// The socket is ready (or has an error).
-    pub(crate) fn ready(&mut self, ctx: &Ctx<'_>, readiness: Readiness) {
+    /// The socket is ready (or has an error). `leave_reads`: the driver is the thread that
+    /// polls this socket, whose task reads it when woken; an open socket's reading is then left
+    /// to it (the task is woken as for an event). Returns whether the reading was left.
+    pub(crate) fn ready(&mut self, ctx: &Ctx<'_>, readiness: Readiness, leave_reads: bool) -> bool {
         self.maybe_panic();
         match std::mem::replace(&mut self.phase, Phase::Done) {
             Phase::Connecting { tcp, next } => self.tcp_progress(ctx, tcp, next),
@@ -479,11 +486,25 @@ impl Connection {
                 if readiness.writable {
                     self.flush(ctx);
                 }
+                if readiness.readable && leave_reads && !self.paused && self.incoming.is_empty() {
+                    self.unread = Some(self.unread.unwrap_or(false) || readiness.peer_done);
+                    self.wakes.events = true;
+                    return true;
+                }
                 if readiness.readable {
                     self.pump(ctx, readiness.peer_done);
                 }
             }
             phase => self.phase = phase,
+        }
+        false
+    }
+
+    /// Reads what arrived since the socket became readable, if the application's poll has not
+    /// (see [`Connection::ready`]).
+    pub(crate) fn read_left(&mut self, ctx: &Ctx<'_>) {
+        if let Some(peer_done) = self.unread {
+            self.pump(ctx, peer_done);
         }
     }
 
@@ -600,6 +621,7 @@ impl Connection {
     /// handles the end of the stream. `peer_done`: the poller reported the peer's end of
     /// stream or an error, so a short read proves nothing.
     fn pump(&mut self, ctx: &Ctx<'_>, peer_done: bool) {
+        self.unread = None;
         let mut drained = false;
         loop {
             match self.decode() {

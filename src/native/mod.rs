@@ -205,6 +205,7 @@ impl Socket for NativeWebSocket {
     }
 
     fn poll_event(&self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.shared.set_polled_by(block_on::current());
         // A step that panicked failed the connection and queued its events: take them.
         loop {
             if let Some(poll) = self.step(|conn, ctx| conn.poll_event(ctx, cx)) {

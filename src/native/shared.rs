@@ -45,6 +45,9 @@ pub(crate) struct Shared {
     /// The reactor's token for this socket and the generation of its slot (set once, when the
     /// socket is made).
     slot: OnceLock<(Token, u64)>,
+    /// The number of the [`crate::block_on`] that last polled this socket's events (0: none;
+    /// see `block_on::current`).
+    polled_by: AtomicU64,
 }
 
 impl Shared {
@@ -62,6 +65,7 @@ impl Shared {
             event_waker: AtomicWaker::new(),
             drain_waker: AtomicWaker::new(),
             slot: OnceLock::new(),
+            polled_by: AtomicU64::new(0),
         }
     }
 
@@ -78,6 +82,18 @@ impl Shared {
 
     pub(crate) fn set_slot(&self, token: Token, generation: u64) {
         let _ = self.slot.set((token, generation));
+    }
+
+    /// The number of the [`crate::block_on`] that last polled this socket's events (0: none).
+    pub(crate) fn polled_by(&self) -> u64 {
+        self.polled_by.load(Ordering::Relaxed)
+    }
+
+    /// Records that the [`crate::block_on`] numbered `caller` (0: none) polls this socket.
+    pub(crate) fn set_polled_by(&self, caller: u64) {
+        if self.polled_by.load(Ordering::Relaxed) != caller {
+            self.polled_by.store(caller, Ordering::Relaxed);
+        }
     }
 
     /// The ready state the application sees: CLOSED once it has taken the error or close
