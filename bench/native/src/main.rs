@@ -54,6 +54,11 @@ usage: bench-native [--quick] [--rounds N] [--json PATH] [--csv PATH]
   --json PATH   raw results (default: target/bench/native.json under the repository root)
   --csv PATH    round-trip latency samples (default: native-latency.csv next to the JSON)
 
+Profiling one client in a process of its own (under perf record, say), against a server from
+`bench-native --serve batching|broadcast` (it prints LISTENING ADDR and serves until stdin closes):
+       bench-native --profile-child CLIENT URL SERVER_PID rt|pipe COUNT WINDOW SIZE
+       bench-native --fanout-child CLIENT URL SERVER_PID CLIENTS DELIVERIES_PER_S SECONDS
+
 Raise the open-files limit (ulimit -n) above ~2,100 for the 1,000-socket tests, and have
 `perf` on PATH (the system-call counts); scripts/bench-native.sh does both.";
 
@@ -245,6 +250,7 @@ fn parse_args() -> Args {
                     .expect("--serve batching|per-message|broadcast|compression"),
             ),
             "--profile-child" => profile::child(args),
+            "--fanout-child" => profile::fanout_child(args),
             "--scale-child" => {
                 let client = args
                     .next()

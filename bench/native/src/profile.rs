@@ -273,9 +273,22 @@ pub fn child(args: impl Iterator<Item = String>) -> ! {
             size,
             cap,
         )
-        .map(|run| run.latencies_ns.len()),
+        .map(|run| {
+            eprintln!(
+                "RATE {:.0} msg/s 0 MB/s",
+                run.latencies_ns.len() as f64 / run.elapsed.as_secs_f64()
+            );
+            run.latencies_ns.len()
+        }),
         Measure::Pipelined { count, window, size } => {
-            measures::pipelined(client, &url, server_pid, count, window, size, cap).map(|run| run.messages)
+            measures::pipelined(client, &url, server_pid, count, window, size, cap).map(|run| {
+                eprintln!(
+                    "RATE {:.0} msg/s {:.0} MB/s",
+                    run.messages as f64 / run.elapsed.as_secs_f64(),
+                    run.bytes as f64 / run.elapsed.as_secs_f64() / 1e6
+                );
+                run.messages
+            })
         }
     };
     match messages {
@@ -285,6 +298,35 @@ pub fn child(args: impl Iterator<Item = String>) -> ! {
         }
         Err(e) => {
             eprintln!("profile child ({}): {e}", client.name());
+            std::process::exit(1)
+        }
+    }
+}
+
+/// One in-process fan-out run in this process (see [`crate::fanout`]), for a profiler: `CLIENTS`
+/// receivers of `CLIENT` through the broadcast server at `URL` (pid `SERVER_PID`), the paced
+/// sender offering `DELIVERIES_PER_S` deliveries a second for `SECONDS` (after a quarter of a
+/// second's warm-up). Prints the latency quantiles.
+pub fn fanout_child(args: impl Iterator<Item = String>) -> ! {
+    let usage = "--fanout-child CLIENT URL SERVER_PID CLIENTS DELIVERIES_PER_S SECONDS";
+    let args: Vec<String> = args.collect();
+    let number = |i: usize| -> f64 { args.get(i).and_then(|n| n.parse().ok()).expect(usage) };
+    let client = args.first().and_then(|c| Client::from_name(c)).expect(usage);
+    let url = args.get(1).expect(usage).clone();
+    let (server_pid, clients) = (number(2) as u32, number(3) as usize);
+    let rate_hz = number(4) / clients as f64;
+    let warmup = (0.25 * rate_hz).ceil() as usize;
+    let measured = (number(5) * rate_hz).ceil() as usize;
+    match crate::fanout::run(client, &url, server_pid, clients, rate_hz, warmup, measured) {
+        Ok(run) => {
+            eprintln!(
+                "FANOUT {} clients: p50 {:.0} us p90 {:.0} us p99 {:.0} us max {:.0} us",
+                run.clients, run.p50_us, run.p90_us, run.p99_us, run.max_us
+            );
+            std::process::exit(0)
+        }
+        Err(e) => {
+            eprintln!("fan-out child ({}): {e}", client.name());
             std::process::exit(1)
         }
     }
