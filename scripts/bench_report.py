@@ -6,7 +6,10 @@ round-trip latency distributions (bench/results/latency.svg) and the chat server
 per second against client count (bench/results/deliveries.svg), prints one table, and writes
 BENCHMARKS.md.
 
-Usage: scripts/bench_report.py COMMAND   (COMMAND: the command line that produced the results)
+Usage: scripts/bench_report.py [--keep-missing] COMMAND   (COMMAND: the command line that
+           produced the results; --keep-missing: a part with no raw file under target/bench, not
+           measured in this run, keeps the committed latest.json's results for it, and
+           BENCHMARKS.md says which parts were measured when)
        scripts/bench_report.py --section compression COMMAND
            only the compression section (scripts/bench-compression.sh): writes
            bench/results/compression.json and replaces that section of BENCHMARKS.md (or adds it),
@@ -714,14 +717,31 @@ def main():
             sys.exit("bench_report.py: --section takes compression")
         compression_only(sys.argv[3] if len(sys.argv) > 3 else "scripts/bench-compression.sh")
         return
-    command = sys.argv[1] if len(sys.argv) > 1 else "scripts/bench.sh"
+    args = [a for a in sys.argv[1:] if a != "--keep-missing"]
+    keep_missing = "--keep-missing" in sys.argv[1:]
+    command = args[0] if args else "scripts/bench.sh"
     native, chat, web, size = load("native.json"), load("chat.json"), load("web.json"), load("web-size.json")
     compression, web_compression = load("compression.json"), load("web-compression.json")
     scale = load("chat-scale.json")
-    os.makedirs(OUT, exist_ok=True)
-    merged = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "command": command,
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    merged = {"date": now, "command": command,
               "native": native, "chat": chat, "web": web, "web_size": size, "compression": compression,
               "web_compression": web_compression, "chat_scale": scale}
+    # --keep-missing: a part not measured in this run (no raw file under target/bench) keeps the
+    # results of the run that last measured it, from the committed latest.json, with that run's date.
+    dates = {}
+    previous_path = os.path.join(OUT, "latest.json")
+    previous = json.load(open(previous_path)) if keep_missing and os.path.exists(previous_path) else {}
+    for part in ("native", "chat", "web", "web_size", "compression", "web_compression", "chat_scale"):
+        if merged[part] is None and previous.get(part) is not None:
+            merged[part] = previous[part]
+            dates[part] = previous.get("dates", {}).get(part, previous.get("date", "?"))
+        elif merged[part] is not None:
+            dates[part] = now
+    merged["dates"] = dates
+    native, chat, web, size = merged["native"], merged["chat"], merged["web"], merged["web_size"]
+    compression, web_compression, scale = merged["compression"], merged["web_compression"], merged["chat_scale"]
+    os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "latest.json"), "w") as f:
         json.dump(merged, f, indent=1)
     chart = os.path.exists(os.path.join(RAW, "native-latency.csv")) and latency_svg(
@@ -770,6 +790,11 @@ def main():
             " ".join(m["loadavg_start"].split()[:3]), " ".join(m["loadavg_end"].split()[:3]), chat.get("node_version", "node")))
     if web:
         facts.append("- " + web["facts"].get("chromium", "chromium"))
+    kept = sorted({d[:10] for d in dates.values() if d != now})
+    if kept:
+        facts.insert(0, "- Measured on {}: {}; kept from the run of {}: {}".format(
+            now[:10], ", ".join(p for p, d in dates.items() if d == now) or "nothing", " and ".join(kept),
+            ", ".join(p for p, d in dates.items() if d != now)))
     doc = ["# Benchmarks", "",
            "Latest results, {}. Reproduce with `{}` (about 30 minutes on 2 cores; it installs what it needs). "
            "Raw results: [`bench/results/latest.json`](bench/results/latest.json).".format(merged["date"][:10], command),
