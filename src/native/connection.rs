@@ -124,6 +124,13 @@ pub(crate) struct Connection {
     /// The socket became readable and its reading was left to the application's own poll (a
     /// [`crate::block_on`] thread's socket; see the reactor's `Caller`): `Some(peer_done)`.
     unread: Option<bool>,
+    /// The kernel may hold bytes not read yet: no read has found its queue empty since the
+    /// poller last said the socket was readable. While `false`, a poll with no event queued
+    /// does not try a read that would find nothing (the poller reports the next bytes: it is
+    /// edge-triggered, and its event is handled under this connection's lock), as tokio skips
+    /// the read after a short one. In the fan-out to 100 sockets, every delivery cost two
+    /// reads without this, the second finding nothing when the task asked for the next event.
+    may_have_bytes: bool,
     /// Sends were left to the calling thread's `block_on` to write.
     deferred: bool,
     /// When anything last arrived from the server (for the keepalive).
@@ -157,6 +164,7 @@ impl Connection {
             read_buf: BytesMut::new(),
             paused: false,
             unread: None,
+            may_have_bytes: true,
             deferred: false,
             last_heard: Instant::now(),
             ping_sent: None,
@@ -221,7 +229,7 @@ impl Connection {
     /// `Pending` with the task's waker kept. `None` after the close event.
     pub(crate) fn poll_event(&mut self, ctx: &Ctx<'_>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
         self.maybe_panic();
-        if self.incoming.is_empty() && matches!(self.phase, Phase::Open { .. }) {
+        if self.incoming.is_empty() && self.may_have_bytes && matches!(self.phase, Phase::Open { .. }) {
             let peer_done = self.unread.unwrap_or(false);
             self.pump(ctx, peer_done);
         }
@@ -486,6 +494,9 @@ impl Connection {
                 if readiness.writable {
                     self.flush(ctx);
                 }
+                if readiness.readable {
+                    self.may_have_bytes = true;
+                }
                 if readiness.readable && leave_reads && !self.paused && self.incoming.is_empty() {
                     self.unread = Some(self.unread.unwrap_or(false) || readiness.peer_done);
                     self.wakes.events = true;
@@ -719,11 +730,14 @@ impl Connection {
                 if self.options.builder.keepalive.is_some() {
                     self.last_heard = Instant::now();
                 }
-                ReadMore::Got {
-                    drained: n < READ_CHUNK && stream.short_read_drains() && !peer_done,
-                }
+                let drained = n < READ_CHUNK && stream.short_read_drains() && !peer_done;
+                self.may_have_bytes = !drained;
+                ReadMore::Got { drained }
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ReadMore::WouldBlock,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.may_have_bytes = false;
+                ReadMore::WouldBlock
+            }
             Err(e) => ReadMore::Failed(e),
         }
     }
