@@ -218,26 +218,37 @@ def scale_rows(native):
 # loop alone, `bench-native --profile-child twinsock URL SERVER_PID pipe COUNT WINDOW SIZE` against
 # `bench-native --serve batching`, next to the best peer's).
 NATIVE_MISS_NOTES = {
-    "pipelined_rate": "Profile: twinsock spends about twice the best peer's CPU per message. What is left: each "
-    "received payload is copied out of the read buffer into a `Bytes` of its own (so that a small message never "
-    "keeps a 64 KiB read buffer alive: about 7% of the CPU in malloc and its page faults), every send and every "
-    "event is a locked step of the connection (lock, panic guard, wakers), and the reactor's thread still reads "
-    "for a block_on thread that is busy for more than a millisecond. Tried and kept: a thread's spare write buffer "
-    "instead of a buffer regrown for every burst (page faults from 22% to 7% of the CPU; 742k to 908k msg/s "
-    "between two full runs), sends of one turn in one write (`twinsock::block_on`, and the `Sink`'s feed and flush under any "
-    "executor). Tried and reverted: the reactor's thread backing off from 1 ms instead of 50 µs before it takes "
-    "over a busy block_on thread's sockets (pipelined 650k to 830k msg/s in A/B runs, but 1 MiB messages 896 to "
-    "596 MB/s in a full run, where the two threads share a large message's work). Not tried yet: decoding small messages into one shared allocation per read, and handing the "
-    "application every queued event per step.",
-    "large_mb_s": "Profile: memmove is 22% of twinsock's CPU against tokio-websockets' 10%: a 1 MiB message is "
-    "copied once more each way, into the write buffer before it is masked in place (tokio-websockets masks while "
-    "it copies) and out of the thread's read scratch buffer (tokio-websockets reads into its buffer's "
-    "uninitialised room, which needs unsafe code; twinsock has none). Tried and kept: room for the whole frame as "
-    "soon as its header is in (no doubling of the read buffer). Not tried yet: masking while copying.",
-    "fanout_100_p99": "Not profiled yet: the receiving process's CPU is close to the best peer's, so the tail is "
-    "in when the sockets are polled, not in what each costs.",
-    "fanout_1000_p99": "Not profiled yet: the receiving process's CPU is close to the best peer's, so the tail "
-    "is in when the sockets are polled, not in what each costs.",
+    "pipelined_rate": "Profile (`perf record` of `bench-native --profile-child twinsock URL PID pipe 200000 1000 1024` "
+    "against `bench-native --serve batching`): twinsock spends about twice the best peer's CPU per message. The "
+    "client's CPU splits between the block_on thread (53% to 89%) and the reactor's own thread (11% to 47%), from "
+    "run to run, by how often the reactor's thread takes over while the block_on thread is busy with a batch of "
+    "events (its back-off starts at 50 µs), and each takeover adds lock hand-offs and wake-ups. In the run where "
+    "the block_on thread did 89%: malloc, free and the page faults of the per-message payload copies about 16% "
+    "(a small message is copied out of the read buffer so that it never keeps a 64 KiB buffer alive), the locked "
+    "step per send and per event (`run_step`: lock, panic guard, wakers) 8%, copies 5.5%, masking 3.7%. Tried "
+    "and kept: a thread's spare write buffer (page faults 22% to 7%), the sends of one turn in one write, masking "
+    "while copying, no read after a short one. Tried and reverted: the reactor's thread backing off from 1 ms "
+    "(its share of the CPU 47% to 11%, but the median rate did not move: 733k against 770k msg/s over 6 "
+    "alternating rounds); on a block_on thread, decoding one read's events per poll so that a burst's small "
+    "allocations stay under the allocator's trim threshold (569k against 565k msg/s, 8 rounds). Not tried: "
+    "handing the application every queued event per step, and a lock-free event queue.",
+    "large_mb_s": "Profile: twinsock spends about 1.2x tokio-websockets' CPU per 1 MiB message and makes 2.5x its "
+    "system calls: it reads through a 64 KiB per-thread scratch buffer and copies out of it (16 reads and one more "
+    "copy per MiB; tokio-websockets reads into its buffer's uninitialised room, which needs unsafe code, and "
+    "twinsock has none). Tried and kept: room for the whole frame once its header is in; masking while copying "
+    "into the write buffer (one pass instead of two); a block_on thread that no longer hands its own socket to "
+    "the reactor's thread in the middle of a large message, whose reads wake nobody until it is whole (716 to "
+    "838 MB/s, median of 8 alternating A/B rounds). Not tried: reading a large frame straight into its buffer "
+    "behind a zeroing of the room (a memset instead of a copy).",
+    "fanout_100_p99": "Profile (`bench-native --fanout-child CLIENT URL PID 100 20000 3` under `perf stat`, against "
+    "`bench-native --serve broadcast`): twinsock's block_on used to read every ready socket in the reactor's step "
+    "before any task ran, so every delivery of a broadcast got the time of the last (p50 about 180 µs behind "
+    "tokio-websockets'), and made two reads per delivery, the second finding nothing. Both fixed in this run's code "
+    "(the task's own poll reads its socket; no read after a short one): p50 now within a few per cent of the "
+    "tokio clients', system calls 139k to 74k per run against tokio-websockets' 70k, CPU per run within 10% of "
+    "theirs. What is left is the tail of a single run's noise: the p99s of all clients move by 20-30% between "
+    "rounds on this machine.",
+    "fanout_1000_p99": "See the fan-out to 100 clients: the same two fixes.",
 }
 
 

@@ -100,12 +100,17 @@ struct Parker {
     /// The thread is waiting in the reactor: a wake-up must interrupt the reactor's wait.
     in_reactor: AtomicBool,
     reactor: &'static Reactor,
+    /// The thread's [`block_on`] number (see [`current`]).
+    number: u64,
 }
 
 impl ArcWake for Parker {
     fn wake_by_ref(parker: &Arc<Self>) {
         if !parker.notified.swap(true, Ordering::AcqRel) {
-            if parker.in_reactor.load(Ordering::Acquire) {
+            // A wake-up from a step this thread runs in the reactor interrupts nothing: the
+            // thread looks for it when the step is done. (Interrupting the poller anyway cost
+            // an eventfd write and an extra wait in the poller per round trip.)
+            if parker.in_reactor.load(Ordering::Acquire) && current() != parker.number {
                 parker.reactor.notify();
             }
             parker.thread.unpark();
@@ -180,6 +185,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         notified: AtomicBool::new(false),
         in_reactor: AtomicBool::new(false),
         reactor,
+        number: me.number,
     });
     let waker = waker(parker.clone());
     let mut cx = Context::from_waker(&waker);
